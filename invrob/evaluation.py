@@ -1,0 +1,90 @@
+"""Per-checkpoint evaluations, one JSON file each (``results/…/seed{s}/eval/{name}.json``).
+
+Each evaluation is a function ``f(model, test_set, settings, log) -> dict`` registered in
+``EVALUATIONS``.  ``run_evaluation`` loads the checkpoint and the test split, seeds every random
+choice (rotation angles, PGD random starts) from ``settings['seed']``, runs the function and
+returns its results together with what produced them (checkpoint metadata, settings, time), so
+every figure can say exactly what it shows.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .data import load_split
+from .io import load_checkpoint
+from .metrics import clean_accuracy, robustness_profile, rotation_invariance_profile
+from .models import build_model
+
+
+def _clean(model, data, settings, log) -> dict:
+    acc = clean_accuracy(model, data, settings["batch_size"])
+    log(f"clean accuracy {acc:.4f}")
+    return {"accuracy": acc}
+
+
+def _rotation_invariance(model, data, settings, log) -> dict:
+    gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
+    out = rotation_invariance_profile(model, data, settings["thetas"], gen, settings["batch_size"],
+                                      settings["interpolation"])  # fmt: skip
+    for t, inv, acc in zip(out["theta"], out["invariance"], out["accuracy"]):
+        log(f"rotation ±{t:g}°: invariance {inv:.4f}, accuracy {acc:.4f}")
+    return out
+
+
+def _robustness(attack: str):
+    def evaluate(model, data, settings, log) -> dict:
+        torch.manual_seed(settings["seed"])  # PGD random starts (global RNG, as advertorch)
+        return robustness_profile(model, data, settings["epsilons"], attack, settings["attack"],
+                                  settings["backend"], settings["batch_size"], log)  # fmt: skip
+
+    return evaluate
+
+
+EVALUATIONS: dict[str, Callable] = {
+    "clean": _clean,
+    "invariance-rotation": _rotation_invariance,
+    "robustness-pgd": _robustness("pgd"),
+    "robustness-fgsm": _robustness("fgsm"),
+}
+
+
+def load_model(checkpoint: str | Path, device) -> tuple[torch.nn.Module, dict]:
+    from .data import get_spec
+
+    ckpt = load_checkpoint(checkpoint)
+    model = build_model(ckpt["arch"], get_spec(ckpt["dataset"]))
+    model.load_state_dict(ckpt["state_dict"])
+    model.to(device).eval()
+    for p in model.parameters():  # attacks need input gradients only
+        p.requires_grad_(False)
+    return model, ckpt
+
+
+def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, settings: dict,
+                   device="cpu", log: Callable[[str], None] = print) -> dict:  # fmt: skip
+    if name not in EVALUATIONS:
+        raise ValueError(f"unknown evaluation '{name}'; known: {sorted(EVALUATIONS)}")
+    model, ckpt = load_model(checkpoint, device)
+    test_set = load_split(data_dir, ckpt["dataset"], "test").subset(settings.get("test_subset")).to(device)
+    log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "
+        f"{ckpt['dataset']} test images, device {device}")  # fmt: skip
+    t0 = time.perf_counter()
+    results = EVALUATIONS[name](model, test_set, settings, log)
+    return {
+        "evaluation": name,
+        "dataset": ckpt["dataset"],
+        "arch": ckpt["arch"],
+        "recipe": ckpt["hparams"]["recipe"],
+        "seed": ckpt["seed"],
+        "training": ckpt["hparams"],
+        "test_images": len(test_set),
+        "settings": settings,
+        "results": results,
+        "seconds": time.perf_counter() - t0,
+        "device": str(device),
+    }

@@ -1,0 +1,77 @@
+"""Entry points of the workflow's jobs: one function per rule, called by ``scripts/*.py``.
+
+Each takes plain values (paths, dicts) so that it runs the same from Snakemake, from a test,
+or from a shell.  Logs go to the job's log file; tqdm progress goes there too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from .devices import select_device
+from .io import atomic_write_json
+
+
+@contextlib.contextmanager
+def job_log(path: str | Path | None):
+    """Send stdout/stderr (and the returned ``log`` function) to ``path``, line-buffered."""
+    if path is None:
+        yield lambda msg: print(msg, flush=True), sys.stderr
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", buffering=1) as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+
+        def log(msg: str) -> None:
+            fh.write(f"[{time.strftime('%H:%M:%S')}] {msg}\n")
+
+        yield log, fh
+
+
+def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_download: bool, log_path=None) -> None:
+    from .data import prepare_dataset
+
+    with job_log(log_path) as (log, _):
+        prepare_dataset(dataset, data_root, out_dir, allow_download, log)
+
+
+def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None) -> None:
+    from .training import train
+
+    with job_log(log_path) as (log, stream):
+        lease = select_device(threads, device)
+        log(f"device: {lease.description}")
+        try:
+            state_path = Path(out_path).with_name("train_state.pt")
+            train(hp, data_dir, out_path, state_path, seed, lease.device, log, progress_file=stream)
+        finally:
+            lease.release()
+
+
+def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,
+                 device: str, log_path=None) -> None:  # fmt: skip
+    from .evaluation import run_evaluation
+
+    with job_log(log_path) as (log, _):
+        lease = select_device(threads, device)
+        log(f"device: {lease.description}")
+        try:
+            result = run_evaluation(evaluation, checkpoint, data_dir, settings, lease.device, log)
+        finally:
+            lease.release()
+        atomic_write_json(result, out_path)
+        log(f"wrote {out_path} in {result['seconds']:.1f} s")
+
+
+def rotation_tradeoff_figure_job(eval_paths: list[str], metric: str, scale_note: str, paper_dataset: str | None,
+                                 out_pdf: str, out_png: str, out_csv: str, log_path=None) -> None:  # fmt: skip
+    from .plotting import plot_rotation_tradeoff, rotation_tradeoff_data, rotation_tradeoff_title
+
+    with job_log(log_path) as (log, _):
+        data = rotation_tradeoff_data(eval_paths, metric)
+        example = next(iter(data.values()))["example"]
+        title = rotation_tradeoff_title(example, scale_note, paper_dataset, metric)
+        plot_rotation_tradeoff(data, title, metric, out_pdf, out_png, out_csv)
+        log(f"wrote {out_pdf}, {out_png}, {out_csv} from {len(eval_paths)} evaluation files")

@@ -1,0 +1,129 @@
+"""Training loop: natural training with on-device random-rotation augmentation.
+
+The training split lives as one uint8 tensor on the device; each batch is converted to floats
+and rotated there (one ``grid_sample`` for the batch), so there are no DataLoader workers and
+no per-image Python.  Randomness (initialisation, data order, augmentation angles, dropout)
+comes from the seed alone: on the CPU two runs with the same seed give identical weights.
+
+State (model, optimiser, epoch, RNG states) is written atomically after every epoch to
+``state_path``; a killed job resumes from it.  ``out_path`` (the checkpoint the workflow
+sees) is written only once training has finished.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import load_split, to_float
+from .io import atomic_torch_save
+from .metrics import clean_accuracy
+from .models import build_model
+from .transforms import random_rotation
+
+MONITOR_TEST_IMAGES = 1000
+
+
+def make_optimizer(hp: dict, params) -> torch.optim.Optimizer:
+    if hp["optimizer"] == "sgd":
+        return torch.optim.SGD(params, lr=hp["lr"], momentum=hp.get("momentum", 0.0),
+                               weight_decay=hp.get("weight_decay", 0.0))  # fmt: skip
+    if hp["optimizer"] == "adam":
+        return torch.optim.Adam(params, lr=hp["lr"], weight_decay=hp.get("weight_decay", 0.0))
+    raise ValueError(f"unknown optimizer '{hp['optimizer']}' (use 'sgd' or 'adam')")
+
+
+def _rng_state(generator: torch.Generator) -> dict:
+    state = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(generator: torch.Generator, state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _try_resume(state_path: Path, hp: dict, seed: int, log) -> dict | None:
+    if not state_path.exists():
+        return None
+    try:
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a state file is a cache: a broken one costs a restart, not an error
+        log(f"ignoring unreadable training state {state_path} ({exc}); starting from scratch")
+        return None
+    if state.get("hparams") != hp or state.get("seed") != seed:
+        log(f"ignoring training state {state_path}: it was written for other hyperparameters or seed")
+        return None
+    return state
+
+
+def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str | Path, seed: int,
+          device: torch.device | str = "cpu", log: Callable[[str], None] = print, progress_file=None,
+          on_epoch_end: Callable[[int], None] | None = None) -> dict:  # fmt: skip
+    """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``."""
+    device = torch.device(device)
+    out_path, state_path = Path(out_path), Path(state_path)
+    train_set = load_split(data_dir, hp["dataset"], "train").subset(hp.get("train_subset")).to(device)
+    # a fixed slice of the test set, only to show progress in the log (never used to select a model)
+    monitor_set = load_split(data_dir, hp["dataset"], "test").subset(MONITOR_TEST_IMAGES).to(device)
+
+    torch.manual_seed(seed)
+    model = build_model(hp["arch"], train_set.spec).to(device)
+    optimizer = make_optimizer(hp, model.parameters())
+    generator = torch.Generator(device=device).manual_seed(seed)
+    history, start_epoch = [], 0
+
+    state = _try_resume(state_path, hp, seed, log)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _set_rng_state(generator, state["rng"])
+        history, start_epoch = state["history"], state["epoch"]
+        log(f"resuming from {state_path} after epoch {start_epoch}")
+
+    n, bs = len(train_set), hp["batch_size"]
+    log(f"training {hp['arch']} on {n} {hp['dataset']} images, rotation ±{hp['rotation']}°, "
+        f"{hp['epochs']} epochs, {hp['optimizer']} lr {hp['lr']}, batch {bs}, seed {seed}, device {device}")  # fmt: skip
+    for epoch in range(start_epoch, hp["epochs"]):
+        model.train()
+        t0, total_loss, correct = time.perf_counter(), 0.0, 0
+        order = torch.randperm(n, generator=generator, device=device)
+        steps = range(0, n, bs)
+        for start in tqdm(steps, desc=f"epoch {epoch + 1}/{hp['epochs']}", file=progress_file, mininterval=5,
+                          disable=progress_file is None):  # fmt: skip
+            idx = order[start : start + bs]
+            x = random_rotation(to_float(train_set.images[idx]), hp["rotation"], generator)
+            y = train_set.labels[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+        model.eval()
+        record = {"epoch": epoch + 1, "train_loss": total_loss / n, "train_accuracy": correct / n,
+                  "test_accuracy": clean_accuracy(model, monitor_set), "seconds": time.perf_counter() - t0}  # fmt: skip
+        history.append(record)
+        log(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
+            f"test acc ({MONITOR_TEST_IMAGES} images) {record['test_accuracy']:.4f}, {record['seconds']:.1f} s")  # fmt: skip
+        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                           "rng": _rng_state(generator), "history": history, "hparams": hp, "seed": seed},
+                          state_path)  # fmt: skip
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1)
+
+    model_cpu = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_torch_save({"state_dict": model_cpu, "arch": hp["arch"], "dataset": hp["dataset"], "hparams": hp,
+                       "seed": seed, "history": history}, out_path)  # fmt: skip
+    state_path.unlink(missing_ok=True)
+    return {"history": history}

@@ -1,0 +1,70 @@
+"""Batched spatial transforms on the device: rotations and translations of image batches.
+
+One ``affine_grid`` + ``grid_sample`` call transforms a whole batch, each image with its own
+angle and shift, on whatever device the batch lives on.  Conventions (paper 001): rotation
+about the image centre, positive angles counter-clockwise (as ``torch.rot90`` with ``k=1`` and
+torchvision's ``rotate``), shifts as fractions of the image size (positive = right / down),
+nearest interpolation and black (zero) fill unless asked otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def affine_transform(
+    images: torch.Tensor,
+    angles_deg: torch.Tensor | float | None = None,
+    shifts: torch.Tensor | None = None,
+    mode: str = "nearest",
+) -> torch.Tensor:
+    """Rotate each image by ``angles_deg[i]`` about its centre, then shift by ``shifts[i]``.
+
+    ``shifts`` is ``B×2`` (x, y) as fractions of width/height.  Pixels coming from outside the
+    image are black.
+    """
+    b, _, h, w = images.shape
+    dev = images.device
+    if angles_deg is None:
+        angles_deg = torch.zeros(b, device=dev)
+    angles = torch.as_tensor(angles_deg, dtype=torch.float32, device=dev).expand(b)
+    rad = angles * (math.pi / 180.0)
+    cos, sin = torch.cos(rad), torch.sin(rad)
+    theta = torch.zeros(b, 2, 3, device=dev, dtype=torch.float32)
+    # affine_grid maps output coordinates to input coordinates in normalised [-1, 1] units, y down.
+    # Sampling at R(-α) of the output position rotates the content counter-clockwise by α on screen;
+    # the h/w factors keep the rotation rigid on non-square images.
+    theta[:, 0, 0] = cos
+    theta[:, 0, 1] = -sin * h / w
+    theta[:, 1, 0] = sin * w / h
+    theta[:, 1, 1] = cos
+    if shifts is not None:
+        shifts = torch.as_tensor(shifts, dtype=torch.float32, device=dev).expand(b, 2)
+        # content moves by +shift: sample at (position - 2·shift) in normalised units, after rotation
+        t = -2.0 * shifts
+        theta[:, 0, 2] = theta[:, 0, 0] * t[:, 0] + theta[:, 0, 1] * t[:, 1]
+        theta[:, 1, 2] = theta[:, 1, 0] * t[:, 0] + theta[:, 1, 1] * t[:, 1]
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    if images.dtype != torch.float32:
+        images = images.float()
+    return F.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)
+
+
+def uniform_angles(n: int, max_deg: float, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+    """``n`` angles drawn uniformly from [−max_deg, max_deg] (drawn on the generator's device)."""
+    gen_device = generator.device if generator is not None else device
+    u = torch.rand(n, generator=generator, device=gen_device)
+    return ((2.0 * u - 1.0) * max_deg).to(device)
+
+
+def random_rotation(
+    images: torch.Tensor, max_deg: float, generator: torch.Generator | None = None, mode: str = "nearest"
+) -> torch.Tensor:
+    """Rotate every image by its own angle, uniform in [−max_deg, max_deg]; 0 returns the input."""
+    if max_deg == 0:
+        return images
+    angles = uniform_angles(images.shape[0], max_deg, generator, images.device)
+    return affine_transform(images, angles, mode=mode)

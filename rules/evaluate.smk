@@ -1,0 +1,22 @@
+rule evaluate:
+    input:
+        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
+        test="data/{dataset}/test.pt",
+    output:
+        json="results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json",
+    params:
+        settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
+        device=config["device"],
+    threads: res("evaluate", "threads")
+    resources:
+        gpu=1,
+        mem_mb=res("evaluate", "mem_mb"),
+        runtime=res("evaluate", "runtime"),
+    conda:
+        "../environment.yml"
+    log:
+        "logs/evaluate/{dataset}/{arch}/{recipe}/seed{seed}/{evaluation}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/{arch}/{recipe}/seed{seed}/{evaluation}.tsv"
+    script:
+        "../scripts/evaluate.py"

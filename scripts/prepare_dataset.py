@@ -1,0 +1,6 @@
+# Rule prepare_dataset: find/verify/convert one dataset (see invrob.data).
+from invrob.jobs import prepare_dataset_job
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+prepare_dataset_job(sm.wildcards.dataset, sm.params.data_root, sm.output.train.rsplit("/", 1)[0],
+                    sm.params.allow_download, sm.log[0])  # fmt: skip

@@ -1,0 +1,131 @@
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+
+from invrob.attacks import FGSM, LinfPGD, make_attack
+from invrob.compat import import_advertorch, zero_gradients
+from invrob.data import get_spec
+from invrob.models import build_model
+
+PGD = {"steps": 7, "step_size": 0.01, "random_start": True}
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = build_model("stdcnn", get_spec("mnist")).eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+@pytest.fixture(scope="module")
+def batch():
+    g = torch.Generator().manual_seed(1)
+    return torch.rand(16, 1, 28, 28, generator=g), torch.randint(0, 10, (16,), generator=g)
+
+
+class Linear2(nn.Module):
+    """logits = [0, w·x]: the cross-entropy gradient for label 0 points along +w."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = w
+
+    def forward(self, x):
+        z = (x.flatten(1) * self.w.flatten()).sum(1, keepdim=True)
+        return torch.cat([torch.zeros_like(z), z], 1)
+
+
+def test_shim_makes_advertorch_importable_and_restores_zero_gradients():
+    attacks = import_advertorch()
+    assert hasattr(attacks, "LinfPGDAttack") and hasattr(attacks, "GradientSignAttack")
+    assert sys.modules["torch.autograd.gradcheck"].zero_gradients is not None
+    t = torch.ones(3, requires_grad=True)
+    (t * 2).sum().backward()
+    zero_gradients([t])
+    assert torch.equal(t.grad, torch.zeros(3))
+
+
+def test_fgsm_by_hand_on_a_linear_model():
+    w = torch.tensor([[[[1.0, -2.0], [0.0, 3.0]]]])
+    x = torch.full((1, 1, 2, 2), 0.5)
+    adv = FGSM(Linear2(w), 0.1).perturb(x, torch.tensor([0]))
+    # d CE / dx = softmax_1 · w, so the step is 0.1·sign(w); sign(0) = 0 leaves that pixel alone
+    assert torch.allclose(adv, torch.tensor([[[[0.6, 0.4], [0.5, 0.6]]]]))
+
+
+def test_fgsm_clips_to_the_image_domain():
+    w = torch.ones(1, 1, 2, 2)
+    adv = FGSM(Linear2(w), 0.3).perturb(torch.full((1, 1, 2, 2), 0.9), torch.tensor([0]))
+    assert torch.equal(adv, torch.ones(1, 1, 2, 2))
+
+
+def test_pgd_without_random_start_by_hand_on_a_linear_model():
+    w = torch.tensor([[[[1.0, -1.0]]]])
+    x = torch.full((1, 1, 1, 2), 0.5)
+    adv = LinfPGD(Linear2(w), eps=0.025, steps=5, step_size=0.01, random_start=False).perturb(x, torch.tensor([0]))
+    # steps of 0.01 along sign(w), projected back onto the 0.025-ball
+    assert torch.allclose(adv, torch.tensor([[[[0.525, 0.475]]]]))
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.3, 1.0])
+def test_pgd_stays_in_the_eps_ball_and_the_image_domain(model, batch, eps):
+    x, y = batch
+    adv = LinfPGD(model, eps, **PGD).perturb(x, y)
+    assert (adv - x).abs().max() <= eps + 1e-6
+    assert adv.min() >= 0 and adv.max() <= 1
+
+
+def test_pgd_at_zero_eps_is_the_identity(model, batch):
+    x, y = batch
+    assert torch.equal(LinfPGD(model, 0.0, **PGD).perturb(x, y), x)
+
+
+@pytest.mark.parametrize("kind", ["pgd", "fgsm"])
+def test_native_engine_reproduces_advertorch_exactly(model, batch, kind):
+    x, y = batch
+    torch.manual_seed(7)
+    native = make_attack(kind, model, 0.2, PGD, "native").perturb(x, y)
+    torch.manual_seed(7)
+    reference = make_attack(kind, model, 0.2, PGD, "advertorch").perturb(x, y)
+    assert torch.equal(native, reference)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_native_fgsm_matches_torchattacks(model, batch):
+    torchattacks = pytest.importorskip("torchattacks")
+    x, y = batch
+    ours = make_attack("fgsm", model, 0.1, {}, "native").perturb(x, y)
+    theirs = torchattacks.FGSM(model, eps=0.1)(x, y)
+    assert (ours - theirs).abs().max() < 1e-6
+
+
+def test_per_image_eps_equals_separate_runs(model, batch):
+    x, y = batch
+    eps = torch.tensor([0.1] * 8 + [0.3] * 8)
+    delta0 = (torch.rand(x.shape, generator=torch.Generator().manual_seed(3)) * 2 - 1) * eps.view(-1, 1, 1, 1)
+    stacked = LinfPGD(model, eps, **PGD).perturb(x, y, delta_init=delta0)
+    a = LinfPGD(model, 0.1, **PGD).perturb(x[:8], y[:8], delta_init=delta0[:8])
+    b = LinfPGD(model, 0.3, **PGD).perturb(x[8:], y[8:], delta_init=delta0[8:])
+    assert torch.equal(stacked, torch.cat([a, b]))
+
+
+def test_pgd_lowers_accuracy_of_a_trained_linear_model():
+    torch.manual_seed(0)
+    w = torch.randn(1, 1, 4, 4)
+    x = torch.rand(64, 1, 4, 4)
+    model = Linear2(w)
+    y = model(x).argmax(1)  # labels = the model's own predictions: accuracy 1 before the attack
+    adv = LinfPGD(model, 0.5, steps=20, step_size=0.05).perturb(x, y)
+    assert (model(adv).argmax(1) == y).float().mean() < 0.5
+
+
+def test_bad_backend_and_attack_names():
+    m = nn.Linear(1, 1)
+    with pytest.raises(ValueError, match="unknown attack backend 'foolbox'"):
+        make_attack("pgd", m, 0.1, PGD, "foolbox")
+    with pytest.raises(ValueError, match="unknown attack 'cw'"):
+        make_attack("cw", m, 0.1, PGD)

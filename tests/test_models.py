@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from invrob.data import get_spec
+from invrob.models import GroupSpatialMaxPool, P4ConvP4, P4ConvZ2, build_model
+
+
+def rot_p4(y: torch.Tensor, k: int) -> torch.Tensor:
+    """The action of a k·90° rotation on a P4 feature map B×C×4×H×W: rotate planes, shift orientations."""
+    return torch.roll(torch.rot90(y, k, dims=(3, 4)), k, dims=2)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_p4convz2_is_exactly_equivariant(k):
+    torch.manual_seed(0)
+    layer = P4ConvZ2(3, 5).double()
+    x = torch.rand(2, 3, 11, 11, dtype=torch.float64)
+    assert torch.allclose(layer(torch.rot90(x, k, dims=(2, 3))), rot_p4(layer(x), k), atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_p4convp4_is_exactly_equivariant(k):
+    torch.manual_seed(0)
+    layer = P4ConvP4(4, 6).double()
+    y = torch.rand(2, 4, 4, 9, 9, dtype=torch.float64)
+    assert torch.allclose(layer(rot_p4(y, k)), rot_p4(layer(y), k), atol=1e-12)
+
+
+def test_group_pooling_is_equivariant_on_even_sizes():
+    y = torch.rand(2, 3, 4, 8, 8)
+    pool = GroupSpatialMaxPool(2)
+    assert torch.equal(pool(rot_p4(y, 1)), rot_p4(pool(y), 1))
+
+
+def test_gcnn_feature_extractor_is_equivariant_and_first_orientation_pooling_makes_it_invariant():
+    torch.manual_seed(0)
+    model = build_model("gcnn", get_spec("mnist")).double().eval()
+    x = torch.rand(3, 1, 28, 28, dtype=torch.float64)
+    feats = model.features(model.normalize(x))
+    feats_rot = model.features(model.normalize(torch.rot90(x, 1, dims=(2, 3))))
+    assert torch.allclose(feats_rot, rot_p4(feats, 1), atol=1e-10)
+    pooled = lambda f: f.amax(dim=(2, 3, 4))  # noqa: E731  max over orientations and space
+    assert torch.allclose(pooled(feats_rot), pooled(feats), atol=1e-10)
+
+
+def test_stdcnn_is_table_3_with_hand_counted_parameters():
+    model = build_model("stdcnn", get_spec("mnist"))
+    # conv 1→10, 10→10, 10→20, 20→20 (3×3 + bias), FC 20·4·4→50, FC 50→10
+    expected = (9 * 10 + 10) + (90 * 10 + 10) + (90 * 20 + 20) + (180 * 20 + 20) + (320 * 50 + 50) + (50 * 10 + 10)
+    assert sum(p.numel() for p in model.parameters()) == expected == 23010
+
+
+def test_gcnn_has_the_same_channel_counts_times_four_orientations():
+    model = build_model("gcnn", get_spec("mnist"))
+    convs = [m for m in model.features if isinstance(m, (P4ConvZ2, P4ConvP4))]
+    assert [c.weight.shape[0] for c in convs] == [10, 10, 20, 20]
+    assert model.classifier[1].in_features == 20 * 4 * 4 * 4
+
+
+@pytest.mark.parametrize("arch", ["stdcnn", "gcnn"])
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_models_map_unit_interval_images_to_logits(arch, dataset):
+    spec = get_spec(dataset)
+    model = build_model(arch, spec)
+    assert model(torch.rand(2, *spec.shape)).shape == (2, spec.num_classes)
+
+
+def test_normalisation_is_the_first_layer():
+    spec = get_spec("mnist")
+    model = build_model("stdcnn", spec).eval()
+    x = torch.full((1, 1, 28, 28), spec.mean[0])
+    assert torch.allclose(model.normalize(x), torch.zeros_like(x), atol=1e-6)
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="unknown architecture 'vgg99'"):
+        build_model("vgg99", get_spec("mnist"))

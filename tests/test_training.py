@@ -1,0 +1,103 @@
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from conftest import REPO, tiny_hparams
+from invrob.evaluation import load_model
+from invrob.io import CheckpointError, load_checkpoint
+from invrob.metrics import clean_accuracy
+from invrob.data import load_split
+from invrob.training import train
+
+quiet = lambda msg: None  # noqa: E731
+
+
+def weights(path):
+    return load_checkpoint(path)["state_dict"]
+
+
+def same_weights(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_is_deterministic_for_a_seed(prepared_mnist_like, tmp_path):
+    hp = tiny_hparams(epochs=1)
+    for run in ("a", "b"):
+        train(hp, prepared_mnist_like, tmp_path / run / "model.pt", tmp_path / run / "state.pt", seed=3, log=quiet)
+    assert same_weights(weights(tmp_path / "a" / "model.pt"), weights(tmp_path / "b" / "model.pt"))
+    train(hp, prepared_mnist_like, tmp_path / "c" / "model.pt", tmp_path / "c" / "state.pt", seed=4, log=quiet)
+    assert not same_weights(weights(tmp_path / "a" / "model.pt"), weights(tmp_path / "c" / "model.pt"))
+
+
+def test_training_learns_a_learnable_problem(prepared_mnist_like, tmp_path):
+    hp = tiny_hparams(epochs=8, rotation=0, lr=0.05)
+    train(hp, prepared_mnist_like, tmp_path / "model.pt", tmp_path / "state.pt", seed=0, log=quiet)
+    model, ckpt = load_model(tmp_path / "model.pt", "cpu")
+    acc = clean_accuracy(model, load_split(prepared_mnist_like, "mnist", "test"))
+    assert acc > 0.5  # chance is 0.1
+    assert ckpt["hparams"] == hp and len(ckpt["history"]) == 8
+    assert not (tmp_path / "state.pt").exists()
+
+
+KILL_AFTER_FIRST_EPOCH = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from invrob.training import train
+    hp, data, out, state = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    def die(epoch):
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+    train(hp, data, out, state, seed=0, log=lambda m: None, on_epoch_end=die)
+    """
+)
+
+
+def test_killed_training_resumes_to_the_same_weights(prepared_mnist_like, tmp_path):
+    hp = tiny_hparams(epochs=3)
+    killed = tmp_path / "killed"
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_FIRST_EPOCH, json.dumps(hp), str(prepared_mnist_like),
+         str(killed / "model.pt"), str(killed / "state.pt")],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert not (killed / "model.pt").exists()  # the checkpoint appears only when training ends
+    assert torch.load(killed / "state.pt", weights_only=True)["epoch"] == 1
+
+    messages = []
+    train(hp, prepared_mnist_like, killed / "model.pt", killed / "state.pt", seed=0, log=messages.append)
+    assert any("resuming" in m and "after epoch 1" in m for m in messages)
+    train(hp, prepared_mnist_like, tmp_path / "straight" / "model.pt", tmp_path / "straight" / "state.pt", seed=0,
+          log=quiet)  # fmt: skip
+    assert same_weights(weights(killed / "model.pt"), weights(tmp_path / "straight" / "model.pt"))
+    # the learning curves agree too (wall-clock seconds aside)
+    curves = [[{k: v for k, v in r.items() if k != "seconds"} for r in load_checkpoint(p)["history"]]
+              for p in (killed / "model.pt", tmp_path / "straight" / "model.pt")]  # fmt: skip
+    assert curves[0] == curves[1]
+
+
+def test_state_of_other_hyperparameters_is_not_resumed(prepared_mnist_like, tmp_path):
+    train(tiny_hparams(epochs=1), prepared_mnist_like, tmp_path / "x.pt", tmp_path / "keep.pt", seed=0, log=quiet,
+          on_epoch_end=lambda e: (tmp_path / "keep.pt").rename(tmp_path / "state.pt"))  # fmt: skip
+    messages = []
+    train(tiny_hparams(epochs=1, lr=0.01), prepared_mnist_like, tmp_path / "model.pt", tmp_path / "state.pt", seed=0,
+          log=messages.append)  # fmt: skip
+    assert any("other hyperparameters" in m for m in messages)
+    assert not any("resuming" in m for m in messages)
+
+
+def test_corrupt_checkpoint_gives_a_clear_error(tmp_path):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="corrupt or not a PyTorch checkpoint.*Delete it and rerun"):
+        load_checkpoint(bad)
+    torch.save({"weights": torch.zeros(1)}, bad)
+    with pytest.raises(CheckpointError, match="no 'state_dict'"):
+        load_checkpoint(bad)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
