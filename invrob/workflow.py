@@ -92,7 +92,7 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     return settings
 
 
-def scale_note(config: dict, dataset: str, paper_dataset: str | None = None) -> str:
+def scale_note(config: dict, dataset: str) -> str:
     """What a figure title says about scale when it is not the paper's ('' at paper scale)."""
     if config.get("scale", "paper") == "paper":
         return ""
@@ -102,6 +102,9 @@ def scale_note(config: dict, dataset: str, paper_dataset: str | None = None) -> 
         parts.append(f"{ds['train_subset']} train")
     if ds.get("test_subset"):
         parts.append(f"{ds['test_subset']} test images")
+    attacked = evaluation_settings(config, dataset, "robustness-pgd")["test_subset"]
+    if attacked is not None and attacked != ds.get("test_subset"):
+        parts.append(f"{attacked} attacked")
     return ", ".join(parts)
 
 

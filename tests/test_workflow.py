@@ -90,7 +90,7 @@ def test_paper_config_plans_the_rotation_sweep_for_fig1():
 
 def test_quick_config_says_its_scale():
     config = load_config("quick.yaml")
-    assert scale_note(config, "fashion_mnist") == "quick scale, 12000 train, 500 test images"
+    assert scale_note(config, "fashion_mnist") == "quick scale, 12000 train, 500 test images, 200 attacked"
 
 
 def test_semantic_config_errors_name_the_key():
