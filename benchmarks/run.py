@@ -161,7 +161,7 @@ def bench_pipeline(cores=2):
     """The quick pipeline end to end in a fresh copy of the workflow (data prepared from scratch too)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name in ("Snakefile", "config.yaml"):
+        for name in ("Snakefile", "config.yaml", "environment.yml"):
             shutil.copy(REPO / name, tmp / name)
         for name in ("rules", "scripts", "config", "invrob"):
             shutil.copytree(REPO / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))

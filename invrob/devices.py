@@ -70,17 +70,23 @@ def select_device(threads: int = 1, prefer: str = "auto", lock_dir: str | Path |
     ``prefer`` is 'auto' (GPU when CUDA is available), 'cpu', or 'cuda'.
     """
     torch.set_num_threads(max(1, int(threads)))
+    lease = _select(prefer, lock_dir)
+    if os.environ.get("SLURM_JOB_ID"):  # the logs show that (and how) a job ran under SLURM
+        lease.description += (f"; SLURM job {os.environ['SLURM_JOB_ID']}, "
+                              f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}")  # fmt: skip
+    return lease
+
+
+def _select(prefer: str, lock_dir) -> DeviceLease:
     if prefer not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not '{prefer}'")
     if prefer == "cpu" or not torch.cuda.is_available():
         if prefer == "cuda":
             raise RuntimeError("device: cuda was requested but CUDA is not available on this machine")
         return DeviceLease(torch.device("cpu"), f"cpu ({torch.get_num_threads()} torch threads)")
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
-    if os.environ.get("SLURM_JOB_ID"):
+    if os.environ.get("SLURM_JOB_ID"):  # SLURM already restricted CUDA_VISIBLE_DEVICES to this job's GPU
         torch.cuda.set_device(0)
-        return DeviceLease(torch.device("cuda:0"), f"cuda:0 assigned by SLURM job {os.environ['SLURM_JOB_ID']} "
-                                                  f"(CUDA_VISIBLE_DEVICES={visible})")  # fmt: skip
+        return DeviceLease(torch.device("cuda:0"), f"cuda:0 ({torch.cuda.get_device_name(0)}) assigned by SLURM")
     slot, fh = acquire_slot(torch.cuda.device_count(), lock_dir)
     torch.cuda.set_device(slot)
     name = torch.cuda.get_device_name(slot)

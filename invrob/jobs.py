@@ -27,7 +27,11 @@ def job_log(path: str | Path | None):
         def log(msg: str) -> None:
             fh.write(f"[{time.strftime('%H:%M:%S')}] {msg}\n")
 
-        yield log, fh
+        try:
+            yield log, fh
+        except BaseException as exc:  # the job's log must say why it failed, not only Snakemake's
+            log(f"FAILED: {type(exc).__name__}: {exc}")
+            raise
 
 
 def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_download: bool, log_path=None) -> None:

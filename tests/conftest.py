@@ -5,7 +5,11 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import pickle
+import re
+import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +98,35 @@ def tiny_hparams(**overrides) -> dict:
               weight_decay=0.0, batch_size=32, epochs=2, train_subset=None, rotation=30)  # fmt: skip
     hp.update(overrides)
     return hp
+
+
+# --------------------------------------------------------------------------- Snakemake runs
+
+
+def snakemake(workdir, *args, check=True, timeout=900):
+    cmd = [sys.executable, "-m", "snakemake", *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def job_counts(output: str) -> dict:
+    """Parse Snakemake's 'Job stats' table."""
+    table = output.split("Job stats:")[1].split("\n\n")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A private copy of the workflow (Snakefile, rules, scripts, configs, package sources)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "config.yaml", "environment.yml"):
+        shutil.copy(REPO / name, dest / name)
+    for name in ("rules", "scripts", "config", "invrob"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    return copy_workflow(tmp_path)

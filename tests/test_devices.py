@@ -87,6 +87,17 @@ def test_slurm_job_uses_its_assigned_gpu(monkeypatch):
     assert lease.device == torch.device("cuda:0") and "SLURM job 42" in lease.description
 
 
+def test_slurm_job_id_is_recorded_on_the_cpu(monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "7")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")
+    before = torch.get_num_threads()
+    try:
+        lease = select_device(1, "cpu")
+    finally:
+        torch.set_num_threads(before)
+    assert lease.description.endswith("; SLURM job 7, CUDA_VISIBLE_DEVICES=2")
+
+
 def test_invalid_slot_count():
     with pytest.raises(ValueError):
         acquire_slot(0, "/tmp")

@@ -47,7 +47,9 @@ def test_training_learns_a_learnable_problem(prepared_mnist_like, tmp_path):
 KILL_AFTER_FIRST_EPOCH = textwrap.dedent(
     """
     import json, os, signal, sys
+    import torch
     from invrob.training import train
+    torch.set_num_threads(1)
     hp, data, out, state = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     def die(epoch):
         if epoch == 1:
@@ -57,7 +59,16 @@ KILL_AFTER_FIRST_EPOCH = textwrap.dedent(
 )
 
 
-def test_killed_training_resumes_to_the_same_weights(prepared_mnist_like, tmp_path):
+@pytest.fixture
+def one_thread():
+    """CPU results are bit-reproducible for a fixed thread count (reduction order depends on it)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_killed_training_resumes_to_the_same_weights(prepared_mnist_like, tmp_path, one_thread):
     hp = tiny_hparams(epochs=3)
     killed = tmp_path / "killed"
     proc = subprocess.run(

@@ -1,14 +1,9 @@
 """The workflow layer: config → targets and params, and Snakemake itself on tiny configs."""
 
-import re
-import shutil
-import subprocess
-import sys
-
 import pytest
 import yaml
 
-from conftest import REPO, needs_fashion_mnist
+from conftest import REPO, job_counts, needs_fashion_mnist, snakemake
 from invrob.recipes import RecipeError, parse_recipe, recipe_hparams, rotation_recipe
 from invrob.workflow import (
     ConfigError,
@@ -27,20 +22,6 @@ def load_config(*overlays):
     for overlay in overlays:
         update_config(config, yaml.safe_load((REPO / "config" / overlay).read_text()))
     return config
-
-
-def snakemake(workdir, *args, check=True, timeout=900):
-    cmd = [sys.executable, "-m", "snakemake", *args]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
-
-
-def job_counts(output: str) -> dict:
-    """Parse Snakemake's 'Job stats' table."""
-    table = output.split("Job stats:")[1].split("\n\n")[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
 
 
 # --------------------------------------------------------------------------- recipes and config
@@ -104,16 +85,6 @@ def test_semantic_config_errors_name_the_key():
 # --------------------------------------------------------------------------- Snakemake
 
 
-@pytest.fixture
-def workflow_copy(tmp_path):
-    """A private copy of the workflow (Snakefile, rules, scripts, config, package sources)."""
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    for name in ("rules", "scripts", "config", "invrob"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
-
-
 def test_dry_run_of_fig1_at_paper_scale_plans_seven_trainings(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "figures/fig1.pdf").stdout
     assert job_counts(out) == {"prepare_dataset": 1, "train": 7, "evaluate": 21, "figure_rotation_tradeoff": 1}
@@ -172,3 +143,13 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     (workflow_copy / "lr.yaml").write_text(yaml.safe_dump({"training": {"gcnn": {"lr": 0.02}}}))
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny, "lr.yaml").stdout
     assert job_counts(out) == {"train": 2, "evaluate": 8, "figure_rotation_tradeoff": 2, "all": 1}
+
+
+def test_a_failing_job_writes_its_error_into_its_log(tmp_path):
+    from invrob.data import DatasetError
+    from invrob.jobs import prepare_dataset_job
+
+    log = tmp_path / "logs" / "prepare.log"
+    with pytest.raises(DatasetError):
+        prepare_dataset_job("mnist", str(tmp_path / "nowhere"), str(tmp_path / "out"), False, log)
+    assert "FAILED: DatasetError: dataset 'mnist' not found" in log.read_text()
