@@ -5,6 +5,9 @@ Kept here (not in ``rules/common.smk``) so that it is unit-tested without Snakem
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from .data import DATASETS
 from .evaluation import EVALUATIONS
 from .models import ARCH_TITLES
@@ -12,6 +15,24 @@ from .recipes import RecipeError, recipe_hparams, rotation_recipe
 
 class ConfigError(ValueError):
     pass
+
+
+WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
+    """Copy the workflow (Snakefile, configs, rules, scripts, package sources) into ``dest``.
+
+    A private copy runs in its own folder without touching this checkout's results: the tests
+    and the benchmark suite use it.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "config.yaml", "environment.yml"):
+        shutil.copy(source / name, dest / name)
+    for name in ("rules", "scripts", "config", "invrob"):
+        shutil.copytree(source / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    return dest
 
 
 def checkpoint_path(dataset: str, arch: str, recipe: str, seed: int | str) -> str:

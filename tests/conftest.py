@@ -6,7 +6,6 @@ import dataclasses
 import gzip
 import pickle
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import torch
 
 from invrob.data import DATASETS, RawFile, md5_of
+from invrob.workflow import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -115,16 +115,6 @@ def job_counts(output: str) -> dict:
     """Parse Snakemake's 'Job stats' table."""
     table = output.split("Job stats:")[1].split("\n\n")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
-
-
-def copy_workflow(dest: Path) -> Path:
-    """A private copy of the workflow (Snakefile, rules, scripts, configs, package sources)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "config.yaml", "environment.yml"):
-        shutil.copy(REPO / name, dest / name)
-    for name in ("rules", "scripts", "config", "invrob"):
-        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return dest
 
 
 @pytest.fixture
