@@ -91,3 +91,26 @@ def _select(prefer: str, lock_dir) -> DeviceLease:
     torch.cuda.set_device(slot)
     name = torch.cuda.get_device_name(slot)
     return DeviceLease(torch.device(f"cuda:{slot}"), f"cuda:{slot} ({name}), local GPU slot {slot}", fh)
+
+
+def apply_performance_options(device: torch.device, cudnn_benchmark: bool = False, channels_last: bool = False):
+    """Device-specific speed-ups from the config's ``performance:`` section; the maths stays float32.
+
+    Returns a function that prepares a model for the device (``channels_last`` memory format for
+    the modules whose weights are 4-d; P4 group convolutions keep their 5-d weights as they are).
+    TF32 is switched off so that attacks and metrics are computed in full float32 on any GPU.
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+    def prepare(model: torch.nn.Module) -> torch.nn.Module:
+        if channels_last:
+            for module in model.modules():
+                params = list(module.parameters(recurse=False))
+                if params and all(p.dim() == 4 for p in params if p.dim() > 1):
+                    module.to(memory_format=torch.channels_last)
+        return model
+
+    return prepare

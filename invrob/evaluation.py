@@ -53,23 +53,26 @@ EVALUATIONS: dict[str, Callable] = {
 }
 
 
-def load_model(checkpoint: str | Path, device) -> tuple[torch.nn.Module, dict]:
+def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = None) -> tuple[torch.nn.Module, dict]:
     from .data import get_spec
 
     ckpt = load_checkpoint(checkpoint)
     model = build_model(ckpt["arch"], get_spec(ckpt["dataset"]))
     model.load_state_dict(ckpt["state_dict"])
     model.to(device).eval()
+    if prepare_model is not None:
+        model = prepare_model(model)
     for p in model.parameters():  # attacks need input gradients only
         p.requires_grad_(False)
     return model, ckpt
 
 
 def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, settings: dict,
-                   device="cpu", log: Callable[[str], None] = print) -> dict:  # fmt: skip
+                   device="cpu", log: Callable[[str], None] = print,
+                   prepare_model: Callable | None = None) -> dict:  # fmt: skip
     if name not in EVALUATIONS:
         raise ValueError(f"unknown evaluation '{name}'; known: {sorted(EVALUATIONS)}")
-    model, ckpt = load_model(checkpoint, device)
+    model, ckpt = load_model(checkpoint, device, prepare_model)
     test_set = load_split(data_dir, ckpt["dataset"], "test").subset(settings.get("test_subset")).to(device)
     log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "
         f"{ckpt['dataset']} test images, device {device}")  # fmt: skip

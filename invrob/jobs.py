@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .devices import select_device
+from .devices import apply_performance_options, select_device
 from .io import atomic_write_json
 
 
@@ -41,7 +41,8 @@ def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_downlo
         prepare_dataset(dataset, data_root, out_dir, allow_download, log)
 
 
-def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None) -> None:
+def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None,
+              performance: dict | None = None) -> None:  # fmt: skip
     from .training import train
 
     with job_log(log_path) as (log, stream):
@@ -49,20 +50,23 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
         log(f"device: {lease.description}")
         try:
             state_path = Path(out_path).with_name("train_state.pt")
-            train(hp, data_dir, out_path, state_path, seed, lease.device, log, progress_file=stream)
+            prepare = apply_performance_options(lease.device, **(performance or {}))
+            train(hp, data_dir, out_path, state_path, seed, lease.device, log, progress_file=stream,
+                  prepare_model=prepare)  # fmt: skip
         finally:
             lease.release()
 
 
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,
-                 device: str, log_path=None) -> None:  # fmt: skip
+                 device: str, log_path=None, performance: dict | None = None) -> None:  # fmt: skip
     from .evaluation import run_evaluation
 
     with job_log(log_path) as (log, _):
         lease = select_device(threads, device)
         log(f"device: {lease.description}")
         try:
-            result = run_evaluation(evaluation, checkpoint, data_dir, settings, lease.device, log)
+            prepare = apply_performance_options(lease.device, **(performance or {}))
+            result = run_evaluation(evaluation, checkpoint, data_dir, settings, lease.device, log, prepare)
         finally:
             lease.release()
         atomic_write_json(result, out_path)

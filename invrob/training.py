@@ -68,7 +68,8 @@ def _try_resume(state_path: Path, hp: dict, seed: int, log) -> dict | None:
 
 def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str | Path, seed: int,
           device: torch.device | str = "cpu", log: Callable[[str], None] = print, progress_file=None,
-          on_epoch_end: Callable[[int], None] | None = None) -> dict:  # fmt: skip
+          on_epoch_end: Callable[[int], None] | None = None,
+          prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None) -> dict:  # fmt: skip
     """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``."""
     device = torch.device(device)
     out_path, state_path = Path(out_path), Path(state_path)
@@ -78,6 +79,8 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
 
     torch.manual_seed(seed)
     model = build_model(hp["arch"], train_set.spec).to(device)
+    if prepare_model is not None:  # device-specific layout (devices.apply_performance_options)
+        model = prepare_model(model)
     optimizer = make_optimizer(hp, model.parameters())
     generator = torch.Generator(device=device).manual_seed(seed)
     history, start_epoch = [], 0

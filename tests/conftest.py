@@ -74,10 +74,8 @@ def mnist_like(tmp_path):
 
 
 @pytest.fixture
-def prepared_mnist_like(tmp_path, monkeypatch):
+def prepared_mnist_like(tmp_path):
     """A prepared MNIST-format dataset registered as 'mnist' (generated images, learnable labels)."""
-    from invrob import data
-
     rng = np.random.default_rng(0)
     out = tmp_path / "data" / "mnist"
     out.mkdir(parents=True)

@@ -1,4 +1,3 @@
-import os
 import signal
 import subprocess
 import sys
@@ -101,3 +100,24 @@ def test_slurm_job_id_is_recorded_on_the_cpu(monkeypatch):
 def test_invalid_slot_count():
     with pytest.raises(ValueError):
         acquire_slot(0, "/tmp")
+
+
+def test_channels_last_keeps_results_and_leaves_group_convolutions_alone():
+    from invrob.data import get_spec
+    from invrob.devices import apply_performance_options
+    from invrob.models import P4ConvP4, build_model
+
+    prepare = apply_performance_options(torch.device("cpu"), cudnn_benchmark=True, channels_last=True)
+    x = torch.rand(4, 1, 28, 28)
+    for arch in ("stdcnn", "gcnn"):
+        torch.manual_seed(0)
+        reference = build_model(arch, get_spec("mnist")).eval()
+        torch.manual_seed(0)
+        fast = prepare(build_model(arch, get_spec("mnist")).eval())
+        assert torch.allclose(fast(x), reference(x), atol=1e-5)
+        for m in fast.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                assert m.weight.is_contiguous(memory_format=torch.channels_last)
+            if isinstance(m, P4ConvP4):
+                assert m.weight.dim() == 5 and m.weight.is_contiguous()
+    assert apply_performance_options(torch.device("cpu"))(reference) is reference

@@ -139,6 +139,10 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     assert job_counts(out) == {"figure_rotation_tradeoff": 4, "all": 1}
     snakemake(workflow_copy, "all", "--cores", "2", *tiny)
 
+    # performance switches are read by the jobs, not passed as params: flipping them reruns nothing
+    (workflow_copy / "perf.yaml").write_text(yaml.safe_dump({"performance": {"channels_last": True}}))
+    assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny, "perf.yaml").stdout
+
     # changing one hyperparameter of one architecture reruns only those checkpoints and what reads them
     (workflow_copy / "lr.yaml").write_text(yaml.safe_dump({"training": {"gcnn": {"lr": 0.02}}}))
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny, "lr.yaml").stdout
