@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from .data import load_split
+from .data import get_spec, load_split
 from .io import load_checkpoint
 from .metrics import clean_accuracy, robustness_profile, rotation_invariance_profile
 from .models import build_model
@@ -54,8 +54,6 @@ EVALUATIONS: dict[str, Callable] = {
 
 
 def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = None) -> tuple[torch.nn.Module, dict]:
-    from .data import get_spec
-
     ckpt = load_checkpoint(checkpoint)
     model = build_model(ckpt["arch"], get_spec(ckpt["dataset"]))
     model.load_state_dict(ckpt["state_dict"])
