@@ -34,6 +34,17 @@ def job_log(path: str | Path | None):
             raise
 
 
+@contextlib.contextmanager
+def job_device(threads: int, device: str, performance: dict | None, log):
+    """The job's device (logged) and its model-preparation function; the device is released on exit."""
+    lease = select_device(threads, device)
+    log(f"device: {lease.description}")
+    try:
+        yield lease.device, apply_performance_options(lease.device, **(performance or {}))
+    finally:
+        lease.release()
+
+
 def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_download: bool, log_path=None) -> None:
     from .data import prepare_dataset
 
@@ -45,16 +56,9 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
               performance: dict | None = None) -> None:  # fmt: skip
     from .training import train
 
-    with job_log(log_path) as (log, stream):
-        lease = select_device(threads, device)
-        log(f"device: {lease.description}")
-        try:
-            state_path = Path(out_path).with_name("train_state.pt")
-            prepare = apply_performance_options(lease.device, **(performance or {}))
-            train(hp, data_dir, out_path, state_path, seed, lease.device, log, progress_file=stream,
-                  prepare_model=prepare)  # fmt: skip
-        finally:
-            lease.release()
+    with job_log(log_path) as (log, stream), job_device(threads, device, performance, log) as (dev, prepare):
+        state_path = Path(out_path).with_name("train_state.pt")
+        train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare)
 
 
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,
@@ -62,13 +66,8 @@ def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict
     from .evaluation import run_evaluation
 
     with job_log(log_path) as (log, _):
-        lease = select_device(threads, device)
-        log(f"device: {lease.description}")
-        try:
-            prepare = apply_performance_options(lease.device, **(performance or {}))
-            result = run_evaluation(evaluation, checkpoint, data_dir, settings, lease.device, log, prepare)
-        finally:
-            lease.release()
+        with job_device(threads, device, performance, log) as (dev, prepare):
+            result = run_evaluation(evaluation, checkpoint, data_dir, settings, dev, log, prepare)
         atomic_write_json(result, out_path)
         log(f"wrote {out_path} in {result['seconds']:.1f} s")
 

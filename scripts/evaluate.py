@@ -1,10 +1,10 @@
 # Rule evaluate: one evaluation file per checkpoint and evaluation (see invrob.evaluation).
 from pathlib import Path
 
-# `performance` is read from the config, not passed as params: speed switches never rerun a job.
 from invrob.jobs import evaluate_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
+# `performance` comes from the config, not from params: speed switches never rerun a job.
 evaluate_job(sm.wildcards.evaluation, sm.input.model, str(Path(sm.input.test).parent), sm.params.settings,
              sm.output.json, sm.threads, sm.params.device, sm.log[0],
              performance=sm.config.get("performance"))  # fmt: skip
