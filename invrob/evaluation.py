@@ -1,7 +1,8 @@
 """Per-checkpoint evaluations, one JSON file each (``results/…/seed{s}/eval/{name}.json``).
 
-Each evaluation is a function ``f(model, test_set, settings, log) -> dict`` registered in
-``EVALUATIONS``.  ``run_evaluation`` loads the checkpoint and the test split, seeds every random
+Each evaluation is a function ``f(model, test_set, settings, log, training) -> dict`` registered
+in ``EVALUATIONS`` (``training``: the checkpoint's hyperparameters, e.g. its rotation range for
+the ``-rotated`` evaluations, whose test images are rotated by the model's own training range).  ``run_evaluation`` loads the checkpoint and the test split, seeds every random
 choice (rotation angles, PGD random starts) from ``settings['seed']``, runs the function and
 returns its results together with what produced them (checkpoint metadata, settings, time), so
 every figure can say exactly what it shows.
@@ -17,17 +18,24 @@ import torch
 
 from .data import get_spec, load_split
 from .io import load_checkpoint
-from .metrics import clean_accuracy, robustness_profile, rotation_invariance_profile
+from .metrics import (
+    clean_accuracy,
+    deepfool_distances,
+    perturbation_subspace_angles,
+    robustness_profile,
+    rotation_by_range,
+    rotation_invariance_profile,
+)
 from .models import build_model
 
 
-def _clean(model, data, settings, log) -> dict:
+def _clean(model, data, settings, log, training) -> dict:
     acc = clean_accuracy(model, data, settings["batch_size"])
     log(f"clean accuracy {acc:.4f}")
     return {"accuracy": acc}
 
 
-def _rotation_invariance(model, data, settings, log) -> dict:
+def _rotation_invariance(model, data, settings, log, training) -> dict:
     gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
     out = rotation_invariance_profile(model, data, settings["thetas"], gen, settings["batch_size"],
                                       settings["interpolation"])  # fmt: skip
@@ -36,13 +44,44 @@ def _rotation_invariance(model, data, settings, log) -> dict:
     return out
 
 
-def _robustness(attack: str):
-    def evaluate(model, data, settings, log) -> dict:
+def _test_rotation(data, settings, training, rotated: bool):
+    """None, or the rotation of the test images by the model's training range (seeded)."""
+    if not rotated:
+        return None
+    gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
+    return rotation_by_range(len(data), training["rotation"], gen, data.images.device, settings["interpolation"])
+
+
+def _robustness(attack: str, rotated: bool = False):
+    def evaluate(model, data, settings, log, training) -> dict:
+        transform = _test_rotation(data, settings, training, rotated)
         torch.manual_seed(settings["seed"])  # PGD random starts (global RNG, as advertorch)
-        return robustness_profile(model, data, settings["epsilons"], attack, settings["attack"],
-                                  settings["backend"], settings["batch_size"], log)  # fmt: skip
+        out = robustness_profile(model, data, settings["epsilons"], attack, settings["attack"], settings["backend"],
+                                 settings["batch_size"], log, transform)  # fmt: skip
+        return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0}
 
     return evaluate
+
+
+def _deepfool(rotated: bool):
+    def evaluate(model, data, settings, log, training) -> dict:
+        transform = _test_rotation(data, settings, training, rotated)
+        out = deepfool_distances(model, data, settings["batch_size"], settings["overshoot"], settings["max_iter"],
+                                 transform)  # fmt: skip
+        log(f"DeepFool: mean ℓ2 distance {out['mean_l2']:.4f} over {out['points']} points "
+            f"({out['not_converged']} not converged)")  # fmt: skip
+        return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0}
+
+    return evaluate
+
+
+def _principal_angles(model, data, settings, log, training) -> dict:
+    torch.manual_seed(settings["seed"])
+    out = perturbation_subspace_angles(model, data, settings["epsilon"], settings["attack"], settings["rotation_deg"],
+                                       settings["k"], settings["batch_size"], settings["interpolation"],
+                                       settings["backend"])  # fmt: skip
+    log("principal angles (deg): " + ", ".join(f"{a:.2f}" for a in out["angles_deg"]))
+    return out
 
 
 EVALUATIONS: dict[str, Callable] = {
@@ -50,6 +89,11 @@ EVALUATIONS: dict[str, Callable] = {
     "invariance-rotation": _rotation_invariance,
     "robustness-pgd": _robustness("pgd"),
     "robustness-fgsm": _robustness("fgsm"),
+    "robustness-pgd-rotated": _robustness("pgd", rotated=True),
+    "robustness-fgsm-rotated": _robustness("fgsm", rotated=True),
+    "deepfool": _deepfool(rotated=False),
+    "deepfool-rotated": _deepfool(rotated=True),
+    "principal-angles": _principal_angles,
 }
 
 
@@ -75,7 +119,7 @@ def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, sett
     log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "
         f"{ckpt['dataset']} test images, device {device}")  # fmt: skip
     t0 = time.perf_counter()
-    results = EVALUATIONS[name](model, test_set, settings, log)
+    results = EVALUATIONS[name](model, test_set, settings, log, ckpt["hparams"])
     return {
         "evaluation": name,
         "dataset": ckpt["dataset"],

@@ -72,13 +72,17 @@ def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict
         log(f"wrote {out_path} in {result['seconds']:.1f} s")
 
 
-def rotation_tradeoff_figure_job(eval_paths: list[str], metric: str, scale_note: str, paper_dataset: str | None,
-                                 out_pdf: str, out_png: str, out_csv: str, log_path=None) -> None:  # fmt: skip
-    from .plotting import plot_rotation_tradeoff, rotation_tradeoff_data, rotation_tradeoff_title
+def figure_job(plan: dict, out_pdf: str, out_png: str, out_csv: str, log_path=None) -> None:
+    from .plotting import make_figure
 
     with job_log(log_path) as (log, _):
-        data = rotation_tradeoff_data(eval_paths, metric)
-        example = next(iter(data.values()))["example"]
-        title = rotation_tradeoff_title(example, scale_note, paper_dataset, metric)
-        plot_rotation_tradeoff(data, title, metric, out_pdf, out_png, out_csv)
-        log(f"wrote {out_pdf}, {out_png}, {out_csv} from {len(eval_paths)} evaluation files")
+        n = make_figure(plan, out_pdf, out_png, out_csv)
+        log(f"{plan['name']} ({plan['kind']}): wrote {out_pdf}, {out_png}, {out_csv} from {n} evaluation files")
+
+
+def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, log_path=None) -> None:
+    from .plotting import make_table
+
+    with job_log(log_path) as (log, _):
+        n = make_table(plan, out_csv, out_md, out_tex)
+        log(f"{plan['name']} ({plan['kind']}): wrote {out_csv}, {out_md}, {out_tex} from {n} evaluation files")

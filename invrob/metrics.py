@@ -1,4 +1,5 @@
-"""Metrics of the papers (DESIGN §6): accuracy, invariance profiles, robustness profiles.
+"""Metrics of the papers (DESIGN §6): accuracy, invariance and robustness profiles, DeepFool
+distances, principal angles between perturbation subspaces.
 
 All functions take a model in eval mode and a ``TensorDataset`` (uint8 images) already on the
 device; images are converted to [0, 1] floats batch by batch.
@@ -10,7 +11,7 @@ from typing import Callable, Iterable
 
 import torch
 
-from .attacks import make_attack
+from .attacks import DeepFool, make_attack
 from .data import TensorDataset, to_float
 from .transforms import affine_transform, uniform_angles
 
@@ -65,14 +66,26 @@ def rotation_invariance_profile(model, data: TensorDataset, thetas: Iterable[flo
     return out
 
 
+Transform = Callable[[torch.Tensor, slice], torch.Tensor]
+
+
+def rotation_by_range(n: int, max_deg: float, generator: torch.Generator, device, mode: str = "nearest") -> Transform:
+    """A batch transform rotating test image ``i`` by its own fixed angle, uniform in [−max_deg, max_deg]."""
+    angles = uniform_angles(n, float(max_deg), generator, device)
+    return lambda x, sl: affine_transform(x, angles[sl], mode=mode) if max_deg else x
+
+
 def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], attack: str, settings: dict,
-                       backend: str = "native", batch_size: int = 500, log=None) -> dict:  # fmt: skip
+                       backend: str = "native", batch_size: int = 500, log=None,
+                       transform: Transform | None = None) -> dict:  # fmt: skip
     """Accuracy and 1 − fooling rate on ``attack``-perturbed test data for each ε.
 
-    Fooling is measured against the model's own clean prediction.  ε = 0 is not attacked:
-    both PGD and FGSM are the identity there, so the clean predictions are reused.
+    ``transform`` (e.g. ``rotation_by_range``) is applied to the test images before they are
+    attacked: the profile on rotated test data.  Fooling is measured against the model's own
+    prediction on the (transformed) clean image.  ε = 0 is not attacked: both PGD and FGSM are
+    the identity there, so the clean predictions are reused.
     """
-    clean = predict(model, data.images, batch_size)
+    clean = predict(model, data.images, batch_size, transform)
     out = {"epsilon": [], "accuracy": [], "one_minus_fooling_rate": []}
     for eps in epsilons:
         eps = float(eps)
@@ -82,7 +95,10 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
             attacker = make_attack(attack, model, eps, settings, backend)
             preds = []
             for sl in _batches(len(data), batch_size):
-                x_adv = attacker.perturb(to_float(data.images[sl]), data.labels[sl])
+                x = to_float(data.images[sl])
+                if transform is not None:
+                    x = transform(x, sl)
+                x_adv = attacker.perturb(x, data.labels[sl])
                 with torch.no_grad():
                     preds.append(model(x_adv).argmax(1))
             adv = torch.cat(preds)
@@ -93,3 +109,60 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
             log(f"{attack} eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, "
                 f"1-fooling {out['one_minus_fooling_rate'][-1]:.4f}")  # fmt: skip
     return out
+
+
+def deepfool_distances(model, data: TensorDataset, batch_size: int = 500, overshoot: float = 0.02,
+                       max_iter: int = 50, transform: Transform | None = None) -> dict:  # fmt: skip
+    """Average perturbation distance (paper 000 §3.1): mean ℓ2 norm of the DeepFool perturbation.
+
+    Every test point counts (DeepFool starts from the model's own prediction); points that did
+    not change label within ``max_iter`` keep their last perturbation and are counted in
+    ``not_converged``.
+    """
+    attack = DeepFool(model, overshoot, max_iter)
+    norms, converged = [], []
+    for sl in _batches(len(data), batch_size):
+        x = to_float(data.images[sl])
+        if transform is not None:
+            x = transform(x, sl)
+        x_adv = attack.perturb(x)
+        norms.append((x_adv - x).flatten(1).norm(dim=1))
+        converged.append(attack.converged)
+    norms, converged = torch.cat(norms).double(), torch.cat(converged)
+    return {"mean_l2": float(norms.mean()), "median_l2": float(norms.median()), "std_l2": float(norms.std()),
+            "not_converged": int((~converged).sum()), "points": len(norms)}  # fmt: skip
+
+
+def top_right_singular_vectors(rows: torch.Tensor, k: int) -> torch.Tensor:
+    """``d×k`` orthonormal basis of the top-``k`` right singular subspace of the ``n×d`` matrix ``rows``."""
+    _, _, vh = torch.linalg.svd(rows.double(), full_matrices=False)
+    return vh[:k].T
+
+
+def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Principal angles (degrees, ascending θ1 ≤ θ2 ≤ …) between the column spans of ``a`` and ``b``.
+
+    Both are orthonormalised first; the cosines are the singular values of ``QaᵀQb``.
+    """
+    qa, _ = torch.linalg.qr(a.double())
+    qb, _ = torch.linalg.qr(b.double())
+    cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.arccos(cosines))
+
+
+def perturbation_subspace_angles(model, data: TensorDataset, eps: float, attack_settings: dict,
+                                 rotation_deg: float, k: int = 5, batch_size: int = 500,
+                                 mode: str = "nearest", backend: str = "native") -> dict:  # fmt: skip
+    """Paper 000 §3.2: principal angles between the top-k subspaces of PGD perturbations and of
+    small-rotation differences (rotate every test image by ``rotation_deg``, subtract the original)."""
+    attacker = make_attack("pgd", model, eps, attack_settings, backend)
+    adversarial, rotational = [], []
+    for sl in _batches(len(data), batch_size):
+        x = to_float(data.images[sl])
+        adversarial.append((attacker.perturb(x, data.labels[sl]) - x).flatten(1).cpu())
+        rotational.append((affine_transform(x, float(rotation_deg), mode=mode) - x).flatten(1).cpu())
+    adversarial, rotational = torch.cat(adversarial), torch.cat(rotational)
+    angles = principal_angles(top_right_singular_vectors(adversarial, k), top_right_singular_vectors(rotational, k))
+    return {"angles_deg": angles.tolist(), "epsilon": float(eps), "rotation_deg": float(rotation_deg), "k": k,
+            "adversarial_singular_values": torch.linalg.svdvals(adversarial.double())[:k].tolist(),
+            "rotational_singular_values": torch.linalg.svdvals(rotational.double())[:k].tolist()}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Models of paper 000 (Table 3): StdCNN and its P4 group-equivariant counterpart (GCNN).
+"""Models of paper 000: StdCNN / GCNN (Table 3), Madry et al.'s LeNet and ResNet, VGG16 / P4-VGG16.
 
 Models take pixels in [0, 1]; the first layer normalises with the dataset's mean/std, so
 attacks and ε live in pixel units.  Add an architecture by writing an ``nn.Module`` factory
@@ -144,8 +144,142 @@ def gcnn(in_shape, num_classes, mean, std) -> nn.Module:
     return TableThreeNet(features, in_shape, num_classes, mean, std)
 
 
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"stdcnn": stdcnn, "gcnn": gcnn}
-ARCH_TITLES = {"stdcnn": "StdCNN", "gcnn": "GCNN"}
+# --------------------------------------------------------------------------- Madry et al. (2018)
+
+
+class MadryLeNet(nn.Module):
+    """MNIST model of Madry et al.: Conv5×5-32 (same)–MaxPool–Conv5×5-64 (same)–MaxPool–FC1024–FC10."""
+
+    def __init__(self, in_shape, num_classes, mean, std):
+        super().__init__()
+        c, h, w = in_shape
+        self.normalize = Normalize(mean, std)
+        self.features = nn.Sequential(
+            nn.Conv2d(c, 32, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), 1024), nn.ReLU(inplace=True), nn.Linear(1024, num_classes)
+        )  # fmt: skip
+
+    def forward(self, x):
+        return self.classifier(self.features(self.normalize(x)))
+
+
+class PreActBlock(nn.Module):
+    """Pre-activation residual unit (BN–ReLU–Conv3×3 twice), 1×1 projection when the shape changes."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.bn1, self.bn2 = nn.BatchNorm2d(in_channels), nn.BatchNorm2d(out_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(x))
+        shortcut = self.shortcut(out) if self.shortcut is not None else x
+        out = self.conv1(out)
+        out = self.conv2(F.relu(self.bn2(out)))
+        return out + shortcut
+
+
+class WideResNet(nn.Module):
+    """Pre-activation wide ResNet for 32×32 inputs: a 16-channel stem, three stages of ``units``
+    residual units with widths 16k, 32k, 64k (strides 1, 2, 2), BN–ReLU, global average pool, FC."""
+
+    def __init__(self, in_shape, num_classes, mean, std, units: int, widen: int):
+        super().__init__()
+        widths = [16, 16 * widen, 32 * widen, 64 * widen]
+        self.normalize = Normalize(mean, std)
+        self.stem = nn.Conv2d(in_shape[0], widths[0], 3, 1, 1, bias=False)
+        layers, cin = [], widths[0]
+        for stage, (cout, stride) in enumerate(zip(widths[1:], (1, 2, 2))):
+            for unit in range(units):
+                layers.append(PreActBlock(cin, cout, stride if unit == 0 else 1))
+                cin = cout
+        self.stages = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.BatchNorm2d(cin), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(cin, num_classes))  # fmt: skip
+
+    def forward(self, x):
+        return self.head(self.stages(self.stem(self.normalize(x))))
+
+
+def madry_resnet(in_shape, num_classes, mean, std) -> nn.Module:
+    # cifar10_challenge/model.py: 5 residual units per stage, filters 16-160-320-640 (a WRN with k = 10)
+    return WideResNet(in_shape, num_classes, mean, std, units=5, widen=10)
+
+
+# --------------------------------------------------------------------------- VGG16 and P4-VGG16 (CIFAR-10)
+
+VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+
+
+class GroupBatchNorm(nn.Module):
+    """Batch norm of a P4 feature map ``B×C×4×H×W``: one mean/scale per channel, shared by the 4
+    orientations (so that normalisation commutes with rotating the input)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.bn = nn.BatchNorm3d(channels)
+
+    def forward(self, x):
+        return self.bn(x)
+
+
+class VGG(nn.Module):
+    """VGG16 for 32×32 inputs (conv3×3–BN–ReLU, five max pools, one FC), the usual CIFAR variant."""
+
+    def __init__(self, in_shape, num_classes, mean, std, group: bool = False):
+        super().__init__()
+        self.normalize = Normalize(mean, std)
+        layers, cin = [], in_shape[0]
+        for i, item in enumerate(VGG16_LAYOUT):
+            if item == "M":
+                layers.append(GroupSpatialMaxPool(2) if group else nn.MaxPool2d(2))
+            elif group:
+                # half the channels per orientation: the same parameter count as VGG16 (Cohen & Welling)
+                cout = item // 2
+                conv = P4ConvZ2(cin, cout, 3, padding=1, bias=False) if i == 0 else P4ConvP4(cin, cout, 3, 1, False)
+                layers += [conv, GroupBatchNorm(cout), nn.ReLU(inplace=True)]
+                cin = cout
+            else:
+                layers += [nn.Conv2d(cin, item, 3, padding=1, bias=False), nn.BatchNorm2d(item), nn.ReLU(inplace=True)]
+                cin = item
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(_flat_features(self.features, in_shape), num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(self.normalize(x)))
+
+
+def vgg16(in_shape, num_classes, mean, std) -> nn.Module:
+    return VGG(in_shape, num_classes, mean, std)
+
+
+def p4vgg16(in_shape, num_classes, mean, std) -> nn.Module:
+    return VGG(in_shape, num_classes, mean, std, group=True)
+
+
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "stdcnn": stdcnn,
+    "gcnn": gcnn,
+    "madry_lenet": MadryLeNet,
+    "madry_resnet": madry_resnet,
+    "vgg16": vgg16,
+    "p4vgg16": p4vgg16,
+}
+ARCH_TITLES = {
+    "stdcnn": "StdCNN",
+    "gcnn": "GCNN",
+    "madry_lenet": "LeNet (Madry et al.)",
+    "madry_resnet": "ResNet (Madry et al.)",
+    "vgg16": "VGG16",
+    "p4vgg16": "P4-VGG16 (GCNN)",
+}
 
 
 def build_model(arch: str, spec) -> nn.Module:

@@ -1,8 +1,12 @@
-"""Training loop: natural training with on-device random-rotation augmentation.
+"""Training loop: natural or PGD adversarial training with on-device augmentation.
 
 The training split lives as one uint8 tensor on the device; each batch is converted to floats
 and rotated there (one ``grid_sample`` for the batch), so there are no DataLoader workers and
-no per-image Python.  Randomness (initialisation, data order, augmentation angles, dropout)
+no per-image Python.  Augmentation, in this order: random crop (zero padding) and horizontal
+flip where the dataset asks for them (CIFAR), then the recipe's random rotation.  Adversarial
+training (Madry et al.) replaces every training batch by its PGD adversarial examples, found
+with the model in eval mode (batch-norm statistics are not updated by the attack's passes).
+Randomness (initialisation, data order, augmentation angles, dropout)
 comes from the seed alone: on the CPU two runs with the same seed give identical weights.
 
 State (model, optimiser, epoch, RNG states) is written atomically after every epoch to
@@ -24,7 +28,8 @@ from .data import load_split, to_float
 from .io import atomic_torch_save
 from .metrics import clean_accuracy
 from .models import build_model
-from .transforms import random_rotation
+from .attacks import LinfPGD
+from .transforms import random_crop_flip, random_rotation
 
 MONITOR_TEST_IMAGES = 1000
 
@@ -36,6 +41,30 @@ def make_optimizer(hp: dict, params) -> torch.optim.Optimizer:
     if hp["optimizer"] == "adam":
         return torch.optim.Adam(params, lr=hp["lr"], weight_decay=hp.get("weight_decay", 0.0))
     raise ValueError(f"unknown optimizer '{hp['optimizer']}' (use 'sgd' or 'adam')")
+
+
+def make_scheduler(hp: dict, optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+    """Step decay at the epochs in ``lr_milestones`` (by ``lr_gamma``); constant when there are none."""
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, hp.get("lr_milestones") or [], hp.get("lr_gamma", 0.1))
+
+
+def augment(x: torch.Tensor, hp: dict, generator: torch.Generator) -> torch.Tensor:
+    """The recipe's training augmentation of a float batch."""
+    if hp.get("crop_padding") or hp.get("horizontal_flip"):
+        x = random_crop_flip(x, hp.get("crop_padding", 0), hp.get("horizontal_flip", False), generator)
+    return random_rotation(x, hp["rotation"], generator)
+
+
+def adversarial_batch(model, x, y, spec: dict | None, generator: torch.Generator) -> torch.Tensor:
+    """PGD adversarial examples for training (``spec`` from ``recipes.recipe_hparams``); ε = 0 is a no-op."""
+    if not spec or spec["eps"] == 0:
+        return x
+    was_training = model.training
+    model.eval()
+    attack = LinfPGD(model, spec["eps"], spec["steps"], spec["step_size"], spec.get("random_start", True), generator)
+    x_adv = attack.perturb(x, y)
+    model.train(was_training)
+    return x_adv
 
 
 def _rng_state(generator: torch.Generator) -> dict:
@@ -82,6 +111,7 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     if prepare_model is not None:  # device-specific layout (devices.apply_performance_options)
         model = prepare_model(model)
     optimizer = make_optimizer(hp, model.parameters())
+    scheduler = make_scheduler(hp, optimizer)
     generator = torch.Generator(device=device).manual_seed(seed)
     history, start_epoch = [], 0
 
@@ -89,12 +119,15 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(generator, state["rng"])
         history, start_epoch = state["history"], state["epoch"]
         log(f"resuming from {state_path} after epoch {start_epoch}")
 
     n, bs = len(train_set), hp["batch_size"]
-    log(f"training {hp['arch']} on {n} {hp['dataset']} images, rotation ±{hp['rotation']}°, "
+    adv = hp.get("adversarial")
+    adv_note = f", PGD-{adv['steps']} training at ε={adv['eps']:.4g}" if adv and adv["eps"] else ""
+    log(f"training {hp['arch']} on {n} {hp['dataset']} images, rotation ±{hp['rotation']}°{adv_note}, "
         f"{hp['epochs']} epochs, {hp['optimizer']} lr {hp['lr']}, batch {bs}, seed {seed}, device {device}")  # fmt: skip
     for epoch in range(start_epoch, hp["epochs"]):
         model.train()
@@ -104,8 +137,8 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         for start in tqdm(steps, desc=f"epoch {epoch + 1}/{hp['epochs']}", file=progress_file, mininterval=5,
                           disable=progress_file is None):  # fmt: skip
             idx = order[start : start + bs]
-            x = random_rotation(to_float(train_set.images[idx]), hp["rotation"], generator)
             y = train_set.labels[idx]
+            x = adversarial_batch(model, augment(to_float(train_set.images[idx]), hp, generator), y, adv, generator)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
@@ -113,13 +146,15 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
             optimizer.step()
             total_loss += float(loss.detach()) * len(idx)
             correct += int((logits.argmax(1) == y).sum())
+        scheduler.step()
         model.eval()
         record = {"epoch": epoch + 1, "train_loss": total_loss / n, "train_accuracy": correct / n,
                   "test_accuracy": clean_accuracy(model, monitor_set), "seconds": time.perf_counter() - t0}  # fmt: skip
         history.append(record)
         log(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
             f"test acc ({MONITOR_TEST_IMAGES} images) {record['test_accuracy']:.4f}, {record['seconds']:.1f} s")  # fmt: skip
-        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                           "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
                            "rng": _rng_state(generator), "history": history, "hparams": hp, "seed": seed},
                           state_path)  # fmt: skip
         if on_epoch_end is not None:

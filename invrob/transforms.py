@@ -68,3 +68,31 @@ def random_rotation(
         return images
     angles = uniform_angles(images.shape[0], max_deg, generator, images.device)
     return affine_transform(images, angles, mode=mode)
+
+
+def shift_pixels(images: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+    """Shift image ``i`` by whole pixels (``dx[i]`` right, ``dy[i]`` down), zero fill: one gather per batch."""
+    b, c, h, w = images.shape
+    rows = torch.arange(h, device=images.device).view(1, h) - dy.view(b, 1)  # source row of each output row
+    cols = torch.arange(w, device=images.device).view(1, w) - dx.view(b, 1)
+    valid = ((rows >= 0) & (rows < h)).view(b, 1, h, 1) & ((cols >= 0) & (cols < w)).view(b, 1, 1, w)
+    rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
+    out = images[torch.arange(b, device=images.device).view(b, 1, 1), :, rows.view(b, h, 1), cols.view(b, 1, w)]
+    return out.permute(0, 3, 1, 2) * valid  # advanced indexing puts the channel axis last
+
+
+def random_crop_flip(images: torch.Tensor, padding: int, flip: bool, generator: torch.Generator | None = None):
+    """torchvision's RandomCrop(size, padding) + RandomHorizontalFlip for a whole batch on the device.
+
+    A random crop of the zero-padded image is a shift by whole pixels in [−padding, padding] on
+    each axis with zero fill, which is how it is computed here.
+    """
+    b = images.shape[0]
+    gen_device = generator.device if generator is not None else images.device
+    if padding:
+        shifts = torch.randint(-padding, padding + 1, (2, b), generator=generator, device=gen_device).to(images.device)
+        images = shift_pixels(images, shifts[0], shifts[1])
+    if flip:
+        mirror = (torch.rand(b, generator=generator, device=gen_device) < 0.5).to(images.device)
+        images = torch.where(mirror.view(b, 1, 1, 1), images.flip(3), images)
+    return images

@@ -11,7 +11,17 @@ from pathlib import Path
 from .data import DATASETS
 from .evaluation import EVALUATIONS
 from .models import ARCH_TITLES
-from .recipes import RecipeError, recipe_hparams, rotation_recipe
+from .recipes import RecipeError, parse_epsilon, recipe_hparams
+from .targets import (
+    PlanError,
+    plan,
+    plan_evaluations,
+    plan_files,
+    plan_models,
+)
+
+TABLE_FORMATS = ("csv", "md", "tex")
+
 
 class ConfigError(ValueError):
     pass
@@ -35,54 +45,29 @@ def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
     return dest
 
 
-def checkpoint_path(dataset: str, arch: str, recipe: str, seed: int | str) -> str:
-    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt"
+def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
+    """``targets.plan`` plus what the titles say about scale; raises ``ConfigError``."""
+    try:
+        p = plan(config, section, name)
+    except (PlanError, RecipeError) as exc:
+        raise ConfigError(str(exc)) from None
+    for panel in p["panels"]:
+        panel["scale_note"] = scale_note(config, panel["dataset"])
+    return p
 
 
-def evaluation_path(dataset: str, arch: str, recipe: str, seed: int | str, evaluation: str) -> str:
-    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json"
-
-
-def rotation_recipes(config: dict) -> list[str]:
-    return [rotation_recipe(t) for t in config["sweeps"]["rotation"]]
-
-
-def robustness_evaluations(config: dict) -> list[str]:
-    return [f"robustness-{a}" for a in config["evaluation"].get("attacks", ["pgd", "fgsm"])]
-
-
-def checkpoint_evaluations(config: dict) -> list[str]:
-    """Evaluations computed for every checkpoint that a figure uses."""
-    return ["clean", "invariance-rotation", *robustness_evaluations(config)]
-
-
-def figure_evaluations(config: dict, name: str) -> list[str]:
-    """Evaluation files that figure ``name`` reads (and nothing else: see rules/figures.smk)."""
-    fig = config["figures"][name]
-    if fig["kind"] == "rotation_tradeoff":
-        paths = []
-        for recipe in rotation_recipes(config):
-            for seed in config["seeds"]:
-                for ev in ("clean", "invariance-rotation", f"robustness-{fig['attack']}"):
-                    paths.append(evaluation_path(fig["dataset"], fig["arch"], recipe, seed, ev))
-        return paths
-    raise ConfigError(f"figure '{name}': unknown kind '{fig['kind']}'")
-
-
-def figures_of_kind(config: dict, kind: str) -> list[str]:
-    return sorted(n for n, f in config["figures"].items() if f["kind"] == kind)
+def figure_evaluations(config: dict, name: str, section: str = "figures") -> list[str]:
+    """Evaluation files that figure/table ``name`` reads (and nothing else: see rules/figures.smk)."""
+    return plan_files(figure_plan(config, name, section))
 
 
 def all_targets(config: dict) -> list[str]:
-    """Every figure (PDF and PNG) and every per-checkpoint evaluation of the models they use."""
-    targets, models = [], set()
-    for name, fig in sorted(config["figures"].items()):
-        targets += [f"figures/{name}.pdf", f"figures/{name}.png"]
-        for recipe in rotation_recipes(config):
-            models.add((fig["dataset"], fig["arch"], recipe))
-    for dataset, arch, recipe in sorted(models):
-        for seed in config["seeds"]:
-            targets += [evaluation_path(dataset, arch, recipe, seed, ev) for ev in checkpoint_evaluations(config)]
+    """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX) of the config."""
+    targets = []
+    for name in sorted(config["figures"]):
+        targets += [f"figures/{name}.{ext}" for ext in ("pdf", "png", "csv")]
+    for name in sorted(config.get("tables") or {}):
+        targets += [f"tables/{name}.{ext}" for ext in TABLE_FORMATS]
     return targets
 
 
@@ -93,23 +78,39 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
         raise ConfigError(str(exc)) from None
 
 
+def _attacked_subset(config: dict, dataset: str) -> int | None:
+    """The test images that attacks run on: the first ``robustness_test_subset`` of the test subset."""
+    subset, test = config["evaluation"].get("robustness_test_subset"), config["datasets"][dataset].get("test_subset")
+    return subset if subset is not None and (test is None or subset < test) else test
+
+
 def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     """The settings one evaluation depends on: changing anything else does not rerun it."""
     ev, ds = config["evaluation"], config["datasets"][dataset]
     settings = {"seed": ev.get("seed", 0), "batch_size": ev.get("batch_size", 500),
                 "test_subset": ds.get("test_subset")}  # fmt: skip
-    if evaluation == "invariance-rotation":
-        settings.update(thetas=list(ev["rotation_thetas"]), interpolation=ev.get("interpolation", "nearest"))
-    elif evaluation.startswith("robustness-"):
-        attack = evaluation.removeprefix("robustness-")
-        subset = ev.get("robustness_test_subset")
-        if subset is not None and (settings["test_subset"] is None or subset < settings["test_subset"]):
-            settings["test_subset"] = subset
-        attack_settings = {"random_start": True, **ds["pgd"]} if attack == "pgd" else {}
-        settings.update(epsilons=list(ev["epsilons"]), backend=ev.get("attack_backend", "native"),
-                        attack=attack_settings)  # fmt: skip
-    elif evaluation != "clean":
+    name, rotated = evaluation.removesuffix("-rotated"), evaluation.endswith("-rotated")
+    if evaluation not in EVALUATIONS:
         raise ConfigError(f"unknown evaluation '{evaluation}'; known: {sorted(EVALUATIONS)}")
+    if rotated or name in ("invariance-rotation", "principal-angles"):
+        settings["interpolation"] = ev.get("interpolation", "nearest")
+    if name == "invariance-rotation":
+        settings["thetas"] = list(ev["rotation_thetas"])
+    elif name.startswith("robustness-"):
+        attack = name.removeprefix("robustness-")
+        attack_settings = {"random_start": True, **ds["pgd"]} if attack == "pgd" else {}
+        settings.update(test_subset=_attacked_subset(config, dataset), epsilons=list(ev["epsilons"]),
+                        backend=ev.get("attack_backend", "native"), attack=attack_settings)  # fmt: skip
+    elif name == "deepfool":
+        deepfool = {"overshoot": 0.02, "max_iter": 50, **(ev.get("deepfool") or {})}
+        settings.update(test_subset=_attacked_subset(config, dataset), **deepfool)
+    elif name == "principal-angles":
+        if not ds.get("principal_angles"):
+            raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")
+        pa = {"k": 5, **ds["principal_angles"]}
+        settings.update(test_subset=_attacked_subset(config, dataset), epsilon=float(parse_epsilon(pa["attack_epsilon"])),
+                        rotation_deg=pa["rotation_deg"], k=pa["k"], backend=ev.get("attack_backend", "native"),
+                        attack={"random_start": True, **ds["pgd"]})  # fmt: skip
     return settings
 
 
@@ -123,7 +124,7 @@ def scale_note(config: dict, dataset: str) -> str:
         parts.append(f"{ds['train_subset']} train")
     if ds.get("test_subset"):
         parts.append(f"{ds['test_subset']} test images")
-    attacked = evaluation_settings(config, dataset, "robustness-pgd")["test_subset"]
+    attacked = _attacked_subset(config, dataset)
     if attacked is not None and attacked != ds.get("test_subset"):
         parts.append(f"{attacked} attacked")
     return ", ".join(parts)
@@ -131,21 +132,45 @@ def scale_note(config: dict, dataset: str) -> str:
 
 def check_config(config: dict) -> None:
     """Semantic checks the JSON schema cannot express; raise ``ConfigError`` naming the key and fix."""
-    for name, fig in config["figures"].items():
-        if fig["dataset"] not in config["datasets"]:
-            raise ConfigError(f"figures.{name}.dataset is '{fig['dataset']}', which is not configured under "
-                              f"'datasets:' (configured: {sorted(config['datasets'])}); add it there")  # fmt: skip
-        if fig["arch"] not in config["training"]:
-            raise ConfigError(f"figures.{name}.arch is '{fig['arch']}', which has no settings under 'training:' "
-                              f"(configured: {sorted(config['training'])}); add them there")  # fmt: skip
-        if fig["attack"] not in config["evaluation"].get("attacks", ["pgd", "fgsm"]):
-            raise ConfigError(f"figures.{name}.attack is '{fig['attack']}' but evaluation.attacks does not list it")
     for name in config["datasets"]:
         if name not in DATASETS:
             raise ConfigError(f"datasets.{name}: unknown dataset; known: {sorted(DATASETS)}")
     for arch in config["training"]:
         if arch not in ARCH_TITLES:
             raise ConfigError(f"training.{arch}: unknown architecture; known: {sorted(ARCH_TITLES)}")
-    for recipe in rotation_recipes(config):
-        for fig in config["figures"].values():
-            train_params(config, fig["dataset"], fig["arch"], recipe)
+    thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
+    epsilons = {round(float(e), 9) for e in config["evaluation"]["epsilons"]}
+    for section in ("figures", "tables"):
+        for name, entry in (config.get(section) or {}).items():
+            where = f"{section}.{name}"
+            p = figure_plan(config, name, section)
+            for panel in p["panels"]:
+                _check_panel(config, where, p["kind"], panel, thetas, epsilons)
+            for dataset, arch, recipe in sorted(plan_models(p)):
+                train_params(config, dataset, arch, recipe)
+            for dataset, evaluation in sorted(plan_evaluations(p)):
+                evaluation_settings(config, dataset, evaluation)
+
+
+def _check_panel(config: dict, where: str, kind: str, panel: dict, thetas: set, epsilons: set) -> None:
+    ds = panel["dataset"]
+    if ds not in config["datasets"]:
+        raise ConfigError(f"{where}: dataset '{ds}' is not configured under 'datasets:' "
+                          f"(configured: {sorted(config['datasets'])}); add it there or a stand-in for it")  # fmt: skip
+    for arch in panel["archs"]:
+        if arch not in config["training"]:
+            raise ConfigError(f"{where}: architecture '{arch}' has no settings under 'training:' "
+                              f"(configured: {sorted(config['training'])}); add them there")  # fmt: skip
+    attack = panel.get("attack")
+    if attack is not None and attack not in config["evaluation"].get("attacks", ["pgd", "fgsm"]):
+        raise ConfigError(f"{where}: attack '{attack}' is not listed in evaluation.attacks")
+    if kind == "perturbation_distance" and round(float(parse_epsilon(panel["epsilon"])), 9) not in epsilons:
+        raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the grid evaluation.epsilons; add it there")
+    needed = set()
+    if kind == "rotation_accuracy" and panel.get("augmented"):
+        needed = {float(t) for t in config["sweeps"]["rotation"]}
+    if kind == "sample_size":
+        needed = {0.0, float(panel.get("rotation", 180))}
+    if needed - thetas:
+        raise ConfigError(f"{where}: test rotation ranges {sorted(needed - thetas)} are not in "
+                          f"evaluation.rotation_thetas; add them there")  # fmt: skip

@@ -1,14 +1,13 @@
 # Helpers shared by the rules: the package's view of the config, and wildcard shapes.
 import os
+import re
 
 from invrob.workflow import (
     all_targets,
     check_config,
-    checkpoint_path,
     evaluation_settings,
     figure_evaluations,
-    figures_of_kind,
-    scale_note,
+    figure_plan,
     train_params,
 )
 

@@ -1,22 +1,21 @@
-# One rule per figure kind; paper numbers (fig1, ...) are aliases defined in the config.
-# Figures read evaluation files only, so no figure change ever retrains or re-evaluates; the
-# plotting module is an input, so editing it reruns the figures (and nothing else).
+# Paper figures and tables by their paper numbers (aliases defined in the config).  They read
+# evaluation files only, so no figure or table change ever retrains or re-evaluates; the plan
+# (params) says which file is what, and the plotting module is an input, so editing it reruns
+# the figures and tables (and nothing else).
 
 
-rule figure_rotation_tradeoff:
+rule figure:
     input:
-        evals=lambda w: figure_evaluations(config, w.name),
+        evals=lambda w: figure_evaluations(config, w.name, "figures"),
         plotting=PLOTTING_MODULE,
     output:
         pdf="figures/{name}.pdf",
         png="figures/{name}.png",
         csv="figures/{name}.csv",
     wildcard_constraints:
-        name="|".join(figures_of_kind(config, "rotation_tradeoff")) or "^$",
+        name="|".join(map(re.escape, config["figures"])) or "^$",
     params:
-        metric=lambda w: config["figures"][w.name].get("metric", "accuracy"),
-        paper_dataset=lambda w: config["figures"][w.name].get("paper_dataset"),
-        scale_note=lambda w: scale_note(config, config["figures"][w.name]["dataset"]),
+        plan=lambda w: figure_plan(config, w.name, "figures"),
     threads: res("figure", "threads")
     resources:
         mem_mb=res("figure", "mem_mb"),
@@ -28,4 +27,30 @@ rule figure_rotation_tradeoff:
     benchmark:
         "benchmarks/figures/{name}.tsv"
     script:
-        "../scripts/figure_rotation_tradeoff.py"
+        "../scripts/figure.py"
+
+
+rule table:
+    input:
+        evals=lambda w: figure_evaluations(config, w.name, "tables"),
+        plotting=PLOTTING_MODULE,
+    output:
+        csv="tables/{name}.csv",
+        md="tables/{name}.md",
+        tex="tables/{name}.tex",
+    wildcard_constraints:
+        name="|".join(map(re.escape, config.get("tables") or {})) or "^$",
+    params:
+        plan=lambda w: figure_plan(config, w.name, "tables"),
+    threads: res("table", "threads")
+    resources:
+        mem_mb=res("table", "mem_mb"),
+        runtime=res("table", "runtime"),
+    conda:
+        "../environment.yml"
+    log:
+        "logs/tables/{name}.log",
+    benchmark:
+        "benchmarks/tables/{name}.tsv"
+    script:
+        "../scripts/table.py"

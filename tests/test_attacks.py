@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from invrob.attacks import FGSM, LinfPGD, make_attack
+from invrob.attacks import FGSM, DeepFool, LinfPGD, make_attack
 from invrob.compat import import_advertorch, zero_gradients
 from invrob.data import get_spec
 from invrob.models import build_model
@@ -129,3 +129,43 @@ def test_bad_backend_and_attack_names():
         make_attack("pgd", m, 0.1, PGD, "foolbox")
     with pytest.raises(ValueError, match="unknown attack 'cw'"):
         make_attack("cw", m, 0.1, PGD)
+
+
+class Affine(nn.Module):
+    """logits = W x + b (hand-computable DeepFool: the boundaries are hyperplanes)."""
+
+    def __init__(self, w, b):
+        super().__init__()
+        self.w, self.b = w, b
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w.T + self.b
+
+
+def test_deepfool_on_an_affine_model_reaches_the_nearest_hyperplane_in_one_step():
+    torch.manual_seed(0)
+    w, b = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+    model = Affine(w, b)
+    x = 0.25 + 0.5 * torch.rand(8, 6, dtype=torch.float64)  # far from the [0, 1] box edges
+    c = model(x).argmax(1)
+    x_adv = DeepFool(model, overshoot=0.0).perturb(x)
+    for i in range(8):
+        f = model(x[i : i + 1])[0]
+        dist = [(f[k] - f[c[i]]).abs() / (w[k] - w[c[i]]).norm() for k in range(4) if k != c[i]]
+        assert torch.isclose((x_adv[i] - x[i]).norm(), min(dist), atol=1e-10)  # exactly the nearest boundary
+    shifted = DeepFool(model, overshoot=0.02).perturb(x)
+    assert torch.allclose((shifted - x).norm(dim=1), 1.02 * (x_adv - x).norm(dim=1), atol=1e-10)
+    assert DeepFool(model, overshoot=0.02).perturb(x).shape == x.shape
+
+
+def test_deepfool_matches_torchattacks_on_correctly_classified_images():
+    torchattacks = pytest.importorskip("torchattacks")
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 6 * 6, 5)).double().eval()
+    x = torch.rand(24, 1, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        y = net(x).argmax(1)  # labels = predictions: every image is "correctly classified"
+    ours = DeepFool(net, overshoot=0.02, max_iter=50)
+    ref = torchattacks.DeepFool(net, steps=50, overshoot=0.02)
+    assert torch.allclose(ours.perturb(x, y), ref(x, y), atol=1e-10)
+    assert ours.converged.sum() >= 20  # a few stall against the [0, 1] box, in both implementations

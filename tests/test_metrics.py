@@ -4,11 +4,16 @@ import torch.nn as nn
 from invrob.data import TensorDataset, get_spec
 from invrob.metrics import (
     clean_accuracy,
+    deepfool_distances,
     fooling_rate,
     invariance_rate,
+    perturbation_subspace_angles,
     predict,
+    principal_angles,
     robustness_profile,
+    rotation_by_range,
     rotation_invariance_profile,
+    top_right_singular_vectors,
 )
 from invrob.models import build_model
 
@@ -77,3 +82,55 @@ def test_predict_applies_the_transform_per_batch():
     seen = []
     predict(Constant(), data.images, batch_size=4, transform=lambda x, sl: seen.append((sl.start, len(x))) or x)
     assert seen == [(0, 4), (4, 4), (8, 2)]
+
+
+def test_principal_angles_of_subspaces_with_known_angles():
+    e = torch.eye(5, dtype=torch.float64)
+    a = torch.stack([e[0], e[1], e[2]], 1)
+    b = torch.stack([e[0], torch.cos(torch.tensor(0.3)) * e[1] + torch.sin(torch.tensor(0.3)) * e[3], e[4]], 1)
+    angles = principal_angles(a, b)
+    assert torch.allclose(angles, torch.tensor([0.0, torch.rad2deg(torch.tensor(0.3)), 90.0], dtype=torch.float64),
+                          atol=1e-6)  # fmt: skip
+    # scaling or mixing the basis vectors does not change the subspace
+    assert torch.allclose(principal_angles(a @ torch.tensor([[2.0, 1, 0], [0, 1, 0], [0, 0, 3]], dtype=torch.float64), b),
+                          angles, atol=1e-6)  # fmt: skip
+    assert torch.allclose(principal_angles(a, a), torch.zeros(3, dtype=torch.float64), atol=1e-5)
+
+
+def test_top_singular_subspace_of_rows_in_a_known_plane():
+    g = torch.Generator().manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(10, 2, dtype=torch.float64, generator=g))[0]
+    rows = torch.randn(50, 2, dtype=torch.float64, generator=g) @ basis.T  # every row lies in span(basis)
+    v = top_right_singular_vectors(rows, 2)
+    assert torch.allclose(principal_angles(v, basis), torch.zeros(2, dtype=torch.float64), atol=1e-5)
+
+
+def test_perturbation_angles_and_deepfool_distance_run_on_a_model():
+    torch.manual_seed(0)
+    model = build_model("stdcnn", get_spec("mnist")).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    data = dataset(12)
+    out = perturbation_subspace_angles(model, data, 0.1, {"steps": 2, "step_size": 0.05, "random_start": True}, 4, k=3)
+    assert len(out["angles_deg"]) == 3 and all(0 <= a <= 90 for a in out["angles_deg"])
+    assert out["angles_deg"] == sorted(out["angles_deg"])
+    df = deepfool_distances(model, data, batch_size=5, max_iter=20)
+    assert df["points"] == 12 and df["mean_l2"] > 0 and df["not_converged"] <= 12
+
+
+def test_rotation_by_range_fixes_one_angle_per_test_image():
+    x = torch.rand(6, 1, 28, 28)
+    assert torch.equal(rotation_by_range(6, 0, torch.Generator().manual_seed(0), "cpu")(x, slice(0, 6)), x)
+    turn = rotation_by_range(6, 180, torch.Generator().manual_seed(0), "cpu")
+    whole = turn(x, slice(0, 6))
+    assert not torch.equal(whole, x)
+    # batches see the angles of their own images: transforming in two halves equals one pass
+    assert torch.equal(torch.cat([turn(x[:3], slice(0, 3)), turn(x[3:], slice(3, 6))]), whole)
+
+
+def test_robustness_profile_on_rotated_test_data_uses_the_rotated_images():
+    model = Constant()
+    data = dataset(20)
+    g = torch.Generator().manual_seed(0)
+    out = robustness_profile(model, data, [0.0, 0.1], "fgsm", {}, transform=rotation_by_range(20, 90, g, "cpu"))
+    assert out["one_minus_fooling_rate"] == [1.0, 1.0]

@@ -75,3 +75,53 @@ def test_normalisation_is_the_first_layer():
 def test_unknown_architecture():
     with pytest.raises(ValueError, match="unknown architecture 'vgg99'"):
         build_model("vgg99", get_spec("mnist"))
+
+
+def test_madry_lenet_has_hand_counted_parameters():
+    model = build_model("madry_lenet", get_spec("mnist"))
+    # conv5×5 1→32, conv5×5 32→64 (same padding, two 2× pools: 28 → 7), FC 7·7·64→1024, FC 1024→10
+    expected = (25 * 32 + 32) + (25 * 32 * 64 + 64) + (7 * 7 * 64 * 1024 + 1024) + (1024 * 10 + 10)
+    assert sum(p.numel() for p in model.parameters()) == expected == 3_274_634
+
+
+def test_p4_vgg16_matches_vgg16_parameters_with_half_the_channels_per_orientation():
+    spec = get_spec("cifar10")
+    vgg, p4 = build_model("vgg16", spec), build_model("p4vgg16", spec)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    # same conv weights; P4 has 2 BN parameters per *base* channel (half of VGG's) and a wider input to the FC
+    assert abs(count(p4) - count(vgg)) / count(vgg) < 1e-3
+    convs = [m for m in vgg.features if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 13 and convs[-1].out_channels == 512
+    assert [m.out_channels for m in p4.features if isinstance(m, (P4ConvZ2, P4ConvP4))][:2] == [32, 32]
+
+
+def test_p4_vgg16_features_are_rotation_equivariant_in_eval_mode():
+    torch.manual_seed(0)
+    model = build_model("p4vgg16", get_spec("cifar10")).double().eval()
+    for m in model.modules():  # non-trivial batch-norm statistics
+        if isinstance(m, torch.nn.BatchNorm3d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    x = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    head = model.features[:7]  # two conv–BN–ReLU blocks and the first pool (32 → 16, no rounding)
+    f, f_rot = head(model.normalize(x)), head(model.normalize(torch.rot90(x, 1, dims=(2, 3))))
+    assert torch.allclose(f_rot, rot_p4(f, 1), atol=1e-9)
+
+
+def test_madry_resnet_is_the_wide_resnet_of_the_cifar10_challenge():
+    model = build_model("madry_resnet", get_spec("cifar10"))
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs) == 1 + 3 * 5 * 2  # stem + 3 stages × 5 units × 2 convolutions
+    assert [c.out_channels for c in convs[1::10]] == [160, 320, 640]
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "p4vgg16", "madry_resnet"])
+def test_cifar_models_train_one_step(arch):
+    torch.manual_seed(0)
+    model = build_model(arch, get_spec("cifar10"))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.rand(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss) and model(x).shape == (4, 10)

@@ -112,3 +112,33 @@ def test_corrupt_checkpoint_gives_a_clear_error(tmp_path):
         load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_pgd_training_makes_a_more_robust_model_than_natural_training(prepared_mnist_like, tmp_path):
+    from invrob.metrics import robustness_profile
+
+    test = load_split(prepared_mnist_like, "mnist", "test")
+    pgd = {"steps": 5, "step_size": 0.12, "random_start": True}
+    accuracy = {}
+    for name, adversarial in (("natural", None), ("pgd", {"method": "pgd", "eps": 0.3, **pgd})):
+        hp = tiny_hparams(epochs=8, rotation=0, lr=0.1, recipe=name, adversarial=adversarial)
+        train(hp, prepared_mnist_like, tmp_path / name / "model.pt", tmp_path / name / "state.pt", seed=0, log=quiet)
+        model, _ = load_model(tmp_path / name / "model.pt", "cpu")
+        torch.manual_seed(0)
+        accuracy[name] = robustness_profile(model, test, [0.0, 0.3], "pgd", pgd)["accuracy"]
+    assert accuracy["natural"][0] > 0.5 and accuracy["pgd"][0] > 0.5  # both learn the clean task
+    assert accuracy["pgd"][1] > accuracy["natural"][1] + 0.2, accuracy
+
+
+def test_learning_rate_steps_down_at_the_milestones():
+    from invrob.training import make_optimizer, make_scheduler
+
+    hp = tiny_hparams(lr=0.1, lr_milestones=[2, 4], lr_gamma=0.1)
+    opt = make_optimizer(hp, [torch.nn.Parameter(torch.zeros(1))])
+    sched = make_scheduler(hp, opt)
+    lrs = []
+    for _ in range(5):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])

@@ -4,7 +4,7 @@ import torch
 import torchvision.transforms.functional as TF
 from torchvision.transforms import InterpolationMode
 
-from invrob.transforms import affine_transform, random_rotation, uniform_angles
+from invrob.transforms import affine_transform, random_crop_flip, random_rotation, shift_pixels, uniform_angles
 
 
 @pytest.fixture
@@ -84,3 +84,36 @@ def test_random_rotation_is_reproducible_with_a_seed(batch):
 def test_non_square_rotation_by_180_equals_flip_both_axes():
     x = torch.rand(2, 1, 6, 10)
     assert torch.equal(affine_transform(x, 180.0), torch.flip(x, dims=(2, 3)))
+
+
+def _roll_with_zero_fill(image, dx, dy):
+    ref = torch.roll(image, shifts=(dy, dx), dims=(-2, -1))
+    if dx > 0:
+        ref[..., :, :dx] = 0
+    elif dx < 0:
+        ref[..., :, dx:] = 0
+    if dy > 0:
+        ref[..., :dy, :] = 0
+    elif dy < 0:
+        ref[..., dy:, :] = 0
+    return ref
+
+
+def test_shift_pixels_shifts_each_image_by_its_own_whole_pixels(batch):
+    dx, dy = torch.tensor([3, 0, -5, 1]), torch.tensor([0, -2, 4, 1])
+    out = shift_pixels(batch[:4], dx, dy)
+    for i in range(4):
+        assert torch.equal(out[i], _roll_with_zero_fill(batch[i], int(dx[i]), int(dy[i])))
+
+
+def test_random_crop_flip_is_a_padded_crop_and_a_mirror():
+    x = torch.rand(64, 3, 8, 8)
+    out = random_crop_flip(x, 2, True, torch.Generator().manual_seed(0))
+    flips = 0
+    for i in range(64):
+        candidates = [(f, dx, dy) for f in (False, True) for dx in range(-2, 3) for dy in range(-2, 3)
+                      if torch.equal(out[i], _roll_with_zero_fill(x[i].flip(-1) if f else x[i], dx, dy))]  # fmt: skip
+        assert candidates, f"image {i} is not a shift within ±2 px (optionally mirrored) of its input"
+        flips += candidates[0][0]
+    assert 16 < flips < 48  # about half mirrored
+    assert torch.equal(random_crop_flip(x, 0, False), x)

@@ -1,16 +1,28 @@
 """The workflow layer: config → targets and params, and Snakemake itself on tiny configs."""
 
+import os
+
 import pytest
 import yaml
 
 from conftest import REPO, job_counts, needs_fashion_mnist, snakemake
-from invrob.recipes import RecipeError, parse_recipe, recipe_hparams, rotation_recipe
+from invrob.recipes import (
+    RecipeError,
+    adversarial_recipe,
+    format_epsilon,
+    parse_epsilon,
+    parse_recipe,
+    recipe_hparams,
+    rotation_recipe,
+)
+from invrob.targets import plan_models
 from invrob.workflow import (
     ConfigError,
     all_targets,
     check_config,
     evaluation_settings,
     figure_evaluations,
+    figure_plan,
     scale_note,
 )
 
@@ -31,9 +43,14 @@ def test_recipe_names_round_trip():
     assert rotation_recipe(60) == "rot60" and rotation_recipe(22.5) == "rot22.5"
     assert parse_recipe("rot60") == {"rotation": 60}
     assert parse_recipe("rot22.5") == {"rotation": 22.5}
+    assert adversarial_recipe(0.3) == "pgd0.3" and adversarial_recipe("8/255") == "pgd8of255"
+    assert adversarial_recipe(0) == "pgd0" and format_epsilon(2 / 255) == "2of255"
+    assert parse_recipe("pgd8of255") == {"rotation": 0, "adversarial": {"eps": 8 / 255}}
+    assert parse_epsilon("8/255") == parse_epsilon("8of255") == 8 / 255 and parse_epsilon(0.3) == 0.3
+    assert parse_recipe("rot180-n3000") == {"rotation": 180, "train_subset": 3000}
 
 
-@pytest.mark.parametrize("bad", ["rot200", "rotate60", "pgd0.3x", ""])
+@pytest.mark.parametrize("bad", ["rot200", "rotate60", "pgd0.3x", "", "rot30-rot60", "pgd2", "rot0-n0"])
 def test_bad_recipe_names_are_explained(bad):
     with pytest.raises(RecipeError, match="recipe"):
         parse_recipe(bad)
@@ -44,7 +61,16 @@ def test_hparams_combine_recipe_arch_and_dataset():
     hp = recipe_hparams(config, "fashion_mnist", "gcnn", "rot90")
     assert hp == {"dataset": "fashion_mnist", "arch": "gcnn", "recipe": "rot90", "optimizer": "sgd", "lr": 0.01,
                   "momentum": 0.5, "weight_decay": 0.0, "batch_size": 64, "epochs": 3, "train_subset": 12000,
-                  "rotation": 90}  # fmt: skip
+                  "crop_padding": 0, "horizontal_flip": False, "rotation": 90}  # fmt: skip
+    assert recipe_hparams(config, "fashion_mnist", "gcnn", "rot90-n3000")["train_subset"] == 3000
+    with pytest.raises(RecipeError, match="asks for 50000 training images"):
+        recipe_hparams(config, "fashion_mnist", "gcnn", "rot90-n50000")
+    paper = load_config()
+    hp = recipe_hparams(paper, "cifar10", "madry_resnet", "pgd8of255")
+    assert hp["adversarial"] == {"method": "pgd", "eps": 8 / 255, "random_start": True, "steps": 10,
+                                 "step_size": 2 / 255}  # fmt: skip
+    assert hp["crop_padding"] == 4 and hp["horizontal_flip"] and hp["lr_milestones"] == [102, 154]
+    assert recipe_hparams(paper, "mnist", "madry_lenet", "pgd0.3")["adversarial"]["steps"] == 40
 
 
 def test_evaluation_settings_hold_only_what_each_evaluation_uses():
@@ -69,16 +95,83 @@ def test_paper_config_plans_the_rotation_sweep_for_fig1():
     assert "figures/fig1.pdf" in all_targets(config) and scale_note(config, "mnist") == ""
 
 
+PAPER_000_FIGURES = [f"fig{i}" for i in range(1, 32) if i != 7]  # Fig 7 is a schematic drawing
+
+
+def test_paper_config_has_every_figure_and_table_of_paper_000():
+    config = load_config()
+    assert sorted(config["figures"]) == sorted(PAPER_000_FIGURES)
+    targets = all_targets(config)
+    for name in PAPER_000_FIGURES:
+        assert f"figures/{name}.pdf" in targets and f"figures/{name}.csv" in targets
+    for name in ("table1", "table2"):
+        assert all(f"tables/{name}.{ext}" in targets for ext in ("csv", "md", "tex"))
+    check_config(config)
+
+
+def test_plans_name_the_paper_models_and_their_evaluations():
+    config = load_config()
+    fig5 = figure_plan(config, "fig5")
+    assert [m["recipe"] for m in fig5["panels"][0]["models"]] == ["pgd0", "pgd0.1", "pgd0.2", "pgd0.3", "pgd0.4"]
+    fig6 = figure_plan(config, "fig6")
+    assert {m["recipe"] for m in fig6["panels"][0]["models"]} == {"pgd0", "pgd2of255", "pgd4of255", "pgd8of255"}
+    fig12 = figure_plan(config, "fig12")
+    assert [(p["dataset"], p["arch"], p["attack"]) for p in fig12["panels"]] == [
+        ("mnist", "stdcnn", "pgd"), ("fashion_mnist", "stdcnn", "pgd"), ("cifar10", "vgg16", "fgsm"),
+        ("cifar10", "vgg16", "pgd")]  # fmt: skip
+    assert "results/cifar10/vgg16/rot90/seed0/eval/robustness-fgsm-rotated.json" in figure_evaluations(config, "fig12")
+    fig8 = figure_evaluations(config, "fig8")
+    assert "results/mnist/stdcnn/rot60/seed0/eval/deepfool-rotated.json" in fig8 and len(fig8) == 7 * 4
+    fig23 = figure_plan(config, "fig23")
+    assert ("mnist", "gcnn", "rot180-n5000") in plan_models(fig23) and ("mnist", "gcnn", "rot0-n60000") in plan_models(fig23)
+    table2 = figure_evaluations(config, "table2", "tables")
+    assert table2[-1] == "results/cifar10/madry_resnet/pgd8of255/seed0/eval/principal-angles.json"
+    pa = evaluation_settings(config, "cifar10", "principal-angles")
+    assert pa["epsilon"] == 8 / 255 and pa["rotation_deg"] == 2 and pa["k"] == 5
+
+
+def test_quick_scale_stand_ins_reuse_checkpoints_across_figures():
+    quick = load_config("quick.yaml")
+    fig1, fig2 = figure_plan(quick, "fig1"), figure_plan(quick, "fig2")
+    assert plan_models(fig1) == plan_models(fig2)  # CIFAR-10 VGG16 → Fashion-MNIST StdCNN, trained once
+    assert fig2["panels"][0]["paper_dataset"] == "cifar10" and fig2["panels"][0]["paper_arch"] == "vgg16"
+    assert plan_models(figure_plan(quick, "fig6")) == plan_models(figure_plan(quick, "fig5"))
+    fig24 = plan_models(figure_plan(quick, "fig24"))
+    assert ("fashion_mnist", "stdcnn", "rot180") in fig24  # 12000 = the whole quick training subset
+    assert ("fashion_mnist", "stdcnn", "rot180-n12000") not in fig24
+    models = set()
+    for section in ("figures", "tables"):
+        for name in quick[section]:
+            models |= plan_models(figure_plan(quick, name, section))
+    assert {d for d, _, _ in models} == {"fashion_mnist"} and len(models) == 30
+
+
 def test_quick_config_says_its_scale():
     config = load_config("quick.yaml")
     assert scale_note(config, "fashion_mnist") == "quick scale, 12000 train, 500 test images, 200 attacked"
 
 
-def test_semantic_config_errors_name_the_key():
+def _without(config, arch):
+    del config["training"][arch]
+    return config
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: _without(c, "gcnn"), "figures.fig3: architecture 'gcnn' has no settings under 'training:'"),
+        (lambda c: c["figures"]["fig8"].update(epsilon=0.33), "figures.fig8: epsilon 0.33 is not on the grid"),
+        (lambda c: c["evaluation"].update(rotation_thetas=[0, 90]), "not in evaluation.rotation_thetas"),
+        (lambda c: c["datasets"]["mnist"].pop("adversarial_epsilons"), "datasets.mnist.adversarial_epsilons"),
+        (lambda c: c["datasets"]["cifar10"].pop("principal_angles"), "datasets.cifar10.principal_angles"),
+        (lambda c: c["evaluation"].update(attacks=["pgd"]), "attack 'fgsm' is not listed in evaluation.attacks"),
+        (lambda c: c["stand_ins"]["datasets"].update(cifar10="svhn"), "dataset 'svhn' is not configured"),
+    ],
+)
+def test_semantic_config_errors_name_the_key(edit, message):
     config = load_config()
-    config["figures"]["fig1"]["arch"] = "gcnn"
-    del config["training"]["gcnn"]
-    with pytest.raises(ConfigError, match="figures.fig1.arch is 'gcnn'.*add them there"):
+    edit(config)
+    with pytest.raises(ConfigError, match=message):
         check_config(config)
 
 
@@ -87,7 +180,14 @@ def test_semantic_config_errors_name_the_key():
 
 def test_dry_run_of_fig1_at_paper_scale_plans_seven_trainings(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "figures/fig1.pdf").stdout
-    assert job_counts(out) == {"prepare_dataset": 1, "train": 7, "evaluate": 21, "figure_rotation_tradeoff": 1}
+    assert job_counts(out) == {"prepare_dataset": 1, "train": 7, "evaluate": 21, "figure": 1}
+
+
+def test_dry_run_of_paper_000_plans_every_figure_and_table(workflow_copy):
+    out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "all").stdout
+    counts = job_counts(out)
+    assert counts["figure"] == 30 and counts["table"] == 2 and counts["prepare_dataset"] == 3
+    assert counts["train"] == 147  # each model once, however many figures read it
 
 
 @pytest.mark.parametrize(
@@ -107,37 +207,56 @@ def test_bad_config_fails_before_any_job(workflow_copy, overlay, message):
     assert not (workflow_copy / "data").exists() and not (workflow_copy / "results").exists()
 
 
+def _append_and_restore(path, text):
+    """Append ``text`` to ``path``; return a function that restores its content and mtime."""
+    original, stat = path.read_text(), path.stat()
+    path.write_text(original + text)
+
+    def restore():
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    return restore
+
+
 @pytest.mark.workflow
 @needs_fashion_mnist
 def test_tiny_pipeline_end_to_end(workflow_copy):
     tiny = ["--configfile", "config/tiny.yaml"]
     snakemake(workflow_copy, "all", "--cores", "2", *tiny)
-    figs = workflow_copy / "figures"
-    for name in ("fig1", "fig3", "fig26", "fig28"):
+    config = load_config("tiny.yaml")
+    figs, tables = workflow_copy / "figures", workflow_copy / "tables"
+    for name in config["figures"]:
         assert (figs / f"{name}.pdf").stat().st_size > 5000 and (figs / f"{name}.png").stat().st_size > 5000
     rows = (figs / "fig1.csv").read_text().splitlines()
-    assert rows[0] == "train_theta,panel,x,mean,std,seeds" and len(rows) == 1 + 2 * (3 + 3 + 3 + 1)
+    assert rows[0] == "panel,series,x,mean,std,seeds" and len(rows) == 1 + 2 * (3 + 3 + 3 + 1)
+    assert "θ1" in (tables / "table1.md").read_text() and r"\begin{tabular}" in (tables / "table2.tex").read_text()
     ev = yaml.safe_load((workflow_copy / "results/fashion_mnist/gcnn/rot180/seed0/eval/robustness-pgd.json").read_text())
     assert ev["test_images"] == 32 and ev["settings"]["attack"]["steps"] == 2 and ev["training"]["rotation"] == 180
-    assert ev["results"]["epsilon"] == [0.0, 0.1, 0.3]
-    log = (workflow_copy / "logs/train/fashion_mnist/stdcnn/rot0/seed0.log").read_text()
-    assert "device: cpu (1 torch threads)" in log and "epoch 1:" in log
+    assert ev["results"]["epsilon"] == [0.0, 0.01, 0.1, 0.3]
+    rotated = yaml.safe_load(
+        (workflow_copy / "results/fashion_mnist/gcnn/rot180/seed0/eval/robustness-pgd-rotated.json").read_text())
+    assert rotated["results"]["test_rotation"] == 180
+    pgd_model = yaml.safe_load((workflow_copy / "results/fashion_mnist/madry_lenet/pgd0.3/seed0/eval/clean.json").read_text())
+    assert pgd_model["training"]["adversarial"]["eps"] == 0.3
+    log = (workflow_copy / "logs/train/fashion_mnist/madry_lenet/pgd0.3/seed0.log").read_text()
+    assert "device: cpu (1 torch threads)" in log and "PGD-2 training at ε=0.3" in log and "epoch 1:" in log
     assert (workflow_copy / "benchmarks/train/fashion_mnist/stdcnn/rot0/seed0.tsv").exists()
+    n_figures, n_tables = len(config["figures"]), len(config["tables"])
 
     # up to date: nothing to do
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
 
-    # editing a figure script, or the plotting helpers, reruns figures only
-    with open(workflow_copy / "scripts/figure_rotation_tradeoff.py", "a") as fh:
-        fh.write("# edited\n")
+    # editing the figure script reruns the figures only; editing the plotting helpers, figures and tables
+    restore = _append_and_restore(workflow_copy / "scripts/figure.py", "# edited\n")
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
-    assert job_counts(out) == {"figure_rotation_tradeoff": 4, "all": 1}
-    snakemake(workflow_copy, "all", "--cores", "2", *tiny)
-    with open(workflow_copy / "invrob/plotting.py", "a") as fh:
-        fh.write("# edited\n")
+    assert job_counts(out) == {"figure": n_figures, "all": 1}
+    restore()
+    restore = _append_and_restore(workflow_copy / "invrob/plotting.py", "# edited\n")
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
-    assert job_counts(out) == {"figure_rotation_tradeoff": 4, "all": 1}
-    snakemake(workflow_copy, "all", "--cores", "2", *tiny)
+    assert job_counts(out) == {"figure": n_figures, "table": n_tables, "all": 1}
+    restore()
+    assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
 
     # performance switches are read by the jobs, not passed as params: flipping them reruns nothing
     (workflow_copy / "perf.yaml").write_text(yaml.safe_dump({"performance": {"channels_last": True}}))
@@ -146,7 +265,48 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     # changing one hyperparameter of one architecture reruns only those checkpoints and what reads them
     (workflow_copy / "lr.yaml").write_text(yaml.safe_dump({"training": {"gcnn": {"lr": 0.02}}}))
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny, "lr.yaml").stdout
-    assert job_counts(out) == {"train": 2, "evaluate": 8, "figure_rotation_tradeoff": 2, "all": 1}
+    plans = [figure_plan(config, name) for name in config["figures"]]
+    gcnn_models = {m for p in plans for m in plan_models(p) if m[1] == "gcnn"}
+    gcnn_evals = {f for p in plans for f in figure_evaluations(config, p["name"]) if "/gcnn/" in f}
+    gcnn_figures = [p for p in plans if any(m[1] == "gcnn" for m in plan_models(p))]
+    assert job_counts(out) == {"train": len(gcnn_models), "evaluate": len(gcnn_evals), "figure": len(gcnn_figures),
+                               "all": 1}  # fmt: skip
+    assert len(gcnn_models) == 4 and len(gcnn_evals) == 18
+
+
+CIFAR_TARGETS = ["figures/fig2.pdf", "figures/fig6.pdf", "figures/fig10.pdf", "figures/fig16.pdf", "tables/table2.md"]
+
+
+@pytest.mark.workflow
+def test_cifar10_figures_build_from_generated_32x32_data(workflow_copy):
+    """The CIFAR-10 path (VGG16, Madry's ResNet, crop+flip, 8/255 radii, the paper's Table 2 rows) on
+    generated images; P4-VGG16 is covered by the model tests (equivariance, a training step)."""
+    from conftest import make_cifar_like
+    from invrob.data import prepare_dataset
+
+    spec, _ = make_cifar_like(workflow_copy / "generated", n_per_batch=8)
+    prepare_dataset(spec, workflow_copy / "generated", workflow_copy / "data" / "cifar10", allow_download=False)
+    overlay = {
+        "stand_ins": {"datasets": {"cifar10": "cifar10"},
+                      "archs": {"vgg16": "vgg16", "p4vgg16": "p4vgg16", "madry_resnet": "madry_resnet"}},
+        "datasets": {"cifar10": {"train_subset": None, "test_subset": 8, "adversarial_epsilons": ["8/255"],
+                                 "pgd": {"steps": 1, "step_size": 0.0314}}},
+        "training": {arch: {"epochs": 1, "batch_size": 20} for arch in ("vgg16", "madry_resnet")},
+    }  # fmt: skip
+    (workflow_copy / "cifar.yaml").write_text(yaml.safe_dump(overlay))
+    snakemake(workflow_copy, *CIFAR_TARGETS, "--cores", "2", "--configfile", "config/tiny.yaml", "cifar.yaml")
+    for target in CIFAR_TARGETS:
+        assert (workflow_copy / target).stat().st_size > 300
+    assert not (workflow_copy / "data" / "fashion_mnist").exists()
+    title = yaml.safe_load((workflow_copy / "results/cifar10/madry_resnet/pgd8of255/seed0/eval/principal-angles.json")
+                           .read_text())  # fmt: skip
+    assert title["settings"]["epsilon"] == 8 / 255 and len(title["results"]["angles_deg"]) == 5
+    hp = title["training"]
+    assert hp["crop_padding"] == 4 and hp["horizontal_flip"] and hp["adversarial"]["eps"] == 8 / 255
+    table = (workflow_copy / "tables/table2.md").read_text()
+    assert "| 8/255 |" in table and "| paper 8/255 | 86.42 | 87.25 | 88.11 | 89.13 | 89.69 |" in table
+    rows = (workflow_copy / "figures/fig10.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * 2 + 2 * 2  # 3 accuracy lines and 2 DeepFool lines over 2 training θ
 
 
 def test_a_failing_job_writes_its_error_into_its_log(tmp_path):

@@ -1,0 +1,178 @@
+"""Figures and tables of the papers as plans: which checkpoints and evaluation files each reads.
+
+A figure (``figures:``) or table (``tables:``) entry of the config names its ``kind`` and what
+it shows: ``dataset``, ``arch``, ``attack``, … either at the top level (one panel) or as a list
+of ``panels`` whose missing keys default to the top level.  ``plan(config, section, name)``
+resolves it into panels, each listing the models (dataset, arch, recipe) it needs, grouped by
+what the plot's lines or points stand for (a training θ, a training ε, an architecture, …), and
+the evaluation file of every (model, seed, evaluation).  The Snakemake rules take the plan's
+files as inputs and the plan itself as a param, so a figure reads only declared inputs and
+reruns when its definition changes.
+
+Stand-ins (``stand_ins:`` in the config, used by the quick scale) replace a paper's dataset or
+architecture by another one everywhere (CIFAR-10 VGG16 → Fashion-MNIST StdCNN); the plan keeps
+the paper's names so that titles can say what stands in for what, and models shared by several
+figures resolve to the same checkpoint, so no model is trained twice.
+"""
+
+from __future__ import annotations
+
+from .recipes import adversarial_recipe, parse_epsilon, rotation_recipe, with_train_size
+
+
+class PlanError(ValueError):
+    pass
+
+
+FIGURE_KINDS = {
+    "rotation_tradeoff": "robustness profile | rotation-invariance profile of the rotation sweep (paper 000 §2.1)",
+    "adversarial_tradeoff": "robustness profile | rotation-invariance profile of the PGD-training sweep (§2.2)",
+    "perturbation_distance": "accuracy with/without the attack on rotated/unrotated test | DeepFool distance (§3.1)",
+    "rotated_robustness": "robustness profiles on test data rotated by the training range, or not (App. B)",
+    "rotation_accuracy": "accuracy vs test rotation range, with or without training augmentation (App. E.1-E.2)",
+    "sample_size": "accuracy vs training-set size, unrotated and ±180° (App. E.3)",
+}
+TABLE_KINDS = {
+    "principal_angles": "principal angles between PGD and small-rotation perturbation subspaces (§3.2)",
+}
+PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented")
+
+
+def stand_in(config: dict, what: str, name: str) -> str:
+    return (config.get("stand_ins") or {}).get(what, {}).get(name, name)
+
+
+def _panels(config: dict, section: str, name: str) -> list[dict]:
+    entry = config[section][name]
+    defaults = {k: entry[k] for k in PANEL_KEYS if k in entry}
+    panels = []
+    for raw in entry.get("panels") or [{}]:
+        p = {**defaults, **raw}
+        if "dataset" not in p:
+            raise PlanError(f"{section}.{name}: every panel needs a 'dataset' (at the top level or in the panel)")
+        p["paper_dataset"], p["dataset"] = p["dataset"], stand_in(config, "datasets", p["dataset"])
+        archs = p.get("archs") or ([p["arch"]] if "arch" in p else [])
+        if not archs:
+            raise PlanError(f"{section}.{name}: every panel needs 'arch' or 'archs'")
+        p["paper_archs"] = list(archs)
+        p["archs"] = [stand_in(config, "archs", a) for a in archs]
+        p["arch"], p["paper_arch"] = p["archs"][0], p["paper_archs"][0]
+        p.setdefault("metric", "accuracy")
+        p.setdefault("test", "unrotated")
+        panels.append(p)
+    return panels
+
+
+def checkpoint_path(dataset: str, arch: str, recipe: str, seed: int | str) -> str:
+    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt"
+
+
+def evaluation_path(dataset: str, arch: str, recipe: str, seed: int | str, evaluation: str) -> str:
+    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json"
+
+
+def _model(config: dict, dataset: str, arch: str, recipe: str, group, evaluations: list[str]) -> dict:
+    return {"dataset": dataset, "arch": arch, "recipe": recipe, "group": group,
+            "evals": {str(seed): {ev: evaluation_path(dataset, arch, recipe, seed, ev) for ev in evaluations}
+                      for seed in config["seeds"]}}  # fmt: skip
+
+
+def _robustness_eval(panel: dict, rotated: bool | None = None) -> str:
+    rotated = panel["test"] == "rotated" if rotated is None else rotated
+    return f"robustness-{panel['attack']}" + ("-rotated" if rotated else "")
+
+
+def _require(panel: dict, key: str, where: str):
+    if key not in panel:
+        raise PlanError(f"{where}: this kind needs '{key}'")
+    return panel[key]
+
+
+def _train_sizes(config: dict, dataset: str) -> list[tuple[int, str | None]]:
+    """(N, recipe suffix) per configured training-set size; the full (sub)set needs no suffix."""
+    full = config["datasets"][dataset].get("train_subset")
+    out = []
+    for n in config["datasets"][dataset].get("train_sizes") or []:
+        out.append((n, None if full is not None and n >= full else n))
+    return out
+
+
+def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]:
+    """The models one panel needs, with the evaluation files it reads."""
+    ds = panel["dataset"]
+    thetas = config["sweeps"]["rotation"]
+    if kind in ("rotation_tradeoff", "adversarial_tradeoff"):
+        evals = ["clean", "invariance-rotation", _robustness_eval(panel, False)]
+        if kind == "rotation_tradeoff":
+            return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), evals) for t in thetas]
+        epsilons = config["datasets"][ds].get("adversarial_epsilons")
+        if not epsilons:
+            raise PlanError(f"{where}: datasets.{ds}.adversarial_epsilons (the PGD-training sweep) is not set")
+        return [_model(config, ds, panel["arch"], adversarial_recipe(e), parse_epsilon(e), evals) for e in epsilons]
+    if kind == "perturbation_distance":
+        _require(panel, "epsilon", where)
+        evals = [_robustness_eval(panel, False), _robustness_eval(panel, True), "deepfool", "deepfool-rotated"]
+        return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), evals) for t in thetas]
+    if kind == "rotated_robustness":
+        _require(panel, "attack", where)
+        return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), [_robustness_eval(panel)])
+                for t in thetas]  # fmt: skip
+    if kind == "rotation_accuracy":
+        models = []
+        for arch in panel["archs"]:
+            models.append(_model(config, ds, arch, rotation_recipe(0), [arch, "none"], ["invariance-rotation"]))
+            if panel.get("augmented"):
+                models += [_model(config, ds, arch, rotation_recipe(t), [arch, float(t)], ["invariance-rotation"])
+                           for t in thetas]  # fmt: skip
+        return models
+    if kind == "sample_size":
+        sizes = _train_sizes(config, ds)
+        if not sizes:
+            raise PlanError(f"{where}: datasets.{ds}.train_sizes (the training-set sizes) is not set")
+        rotation = panel.get("rotation", 180)
+        models = []
+        for arch in panel["archs"]:
+            for theta in (0, rotation):
+                for n, suffix in sizes:
+                    recipe = rotation_recipe(theta) if suffix is None else with_train_size(rotation_recipe(theta), n)
+                    models.append(_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]))
+        return models
+    if kind == "principal_angles":
+        epsilons = config["datasets"][ds].get("adversarial_epsilons")
+        if not epsilons:
+            raise PlanError(f"{where}: datasets.{ds}.adversarial_epsilons (the PGD-training sweep) is not set")
+        return [_model(config, ds, panel["arch"], adversarial_recipe(e), parse_epsilon(e), ["principal-angles"])
+                for e in epsilons]  # fmt: skip
+    raise PlanError(f"{where}: unknown kind '{kind}'; known: {sorted({**FIGURE_KINDS, **TABLE_KINDS})}")
+
+
+def plan(config: dict, section: str, name: str) -> dict:
+    """The resolved definition of figure/table ``name``: its panels, models and evaluation files."""
+    if name not in config.get(section, {}):
+        raise PlanError(f"no {section[:-1]} '{name}' in the config's '{section}:' section")
+    kind = config[section][name]["kind"]
+    where = f"{section}.{name}"
+    panels = _panels(config, section, name)
+    for panel in panels:
+        panel["models"] = panel_models(config, kind, panel, where)
+    return {"name": name, "kind": kind, "panels": panels}
+
+
+def plan_files(p: dict) -> list[str]:
+    """Every evaluation file a plan reads, each once, in a stable order."""
+    seen: dict[str, None] = {}
+    for panel in p["panels"]:
+        for model in panel["models"]:
+            for evals in model["evals"].values():
+                seen.update(dict.fromkeys(evals.values()))
+    return list(seen)
+
+
+def plan_models(p: dict) -> set[tuple[str, str, str]]:
+    return {(m["dataset"], m["arch"], m["recipe"]) for panel in p["panels"] for m in panel["models"]}
+
+
+def plan_evaluations(p: dict) -> set[tuple[str, str]]:
+    """(dataset, evaluation) pairs a plan uses."""
+    return {(m["dataset"], ev) for panel in p["panels"] for m in panel["models"]
+            for evals in m["evals"].values() for ev in evals}  # fmt: skip
