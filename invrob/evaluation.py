@@ -2,10 +2,15 @@
 
 Each evaluation is a function ``f(model, test_set, settings, log, training) -> dict`` registered
 in ``EVALUATIONS`` (``training``: the checkpoint's hyperparameters, e.g. its rotation range for
-the ``-rotated`` evaluations, whose test images are rotated by the model's own training range).  ``run_evaluation`` loads the checkpoint and the test split, seeds every random
-choice (rotation angles, PGD random starts) from ``settings['seed']``, runs the function and
-returns its results together with what produced them (checkpoint metadata, settings, time), so
-every figure can say exactly what it shows.
+the ``-rotated`` evaluations, whose test images are rotated by the model's own training range).
+``run_evaluation`` loads the checkpoint and the test split, seeds every random choice (rotation
+angles, PGD random starts) from ``settings['seed']``, runs the function and returns its results
+together with what produced them (checkpoint metadata, settings, time), so every figure can say
+exactly what it shows.
+
+Evaluations: ``clean``; ``invariance-rotation`` (rate of invariance and accuracy per test range
+±θ); ``robustness-{pgd,fgsm}[-rotated]`` (accuracy and 1 − fooling rate per ε); ``deepfool[-rotated]``
+(average ℓ2 perturbation distance, paper 000 §3.1); ``principal-angles`` (§3.2).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def seed_values(model: dict, evaluation: str, evals: dict, get) -> np.ndarray:
     return np.asarray([get(evals[by_ev[evaluation]]["results"]) for by_ev in model["evals"].values()], dtype=float)
 
 
-def profile(model: dict, evaluation: str, evals: dict, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def profile(model: dict, evaluation: str, evals: dict, x_key: str, y_key: str) -> tuple[np.ndarray, ...]:
     """(x, mean, std) of a profile over seeds; the seeds' grids must agree."""
     xs = seed_values(model, evaluation, evals, lambda r: r[x_key])
     if not np.allclose(xs, xs[0]):
@@ -136,10 +136,12 @@ def _colors(groups: list) -> dict:
     return colors
 
 
-def _line(ax, x, mean, std, seeds: int, **kw) -> None:
-    ax.plot(x, 100 * np.asarray(mean), marker="o", ms=3, **kw)
+def _line(ax, x, mean, std, seeds: int, scale: float = 100.0, **kw) -> None:
+    """Mean over seeds (×``scale``: percent by default), with a ±1 std band when there are several seeds."""
+    mean, std = np.asarray(mean), np.asarray(std)
+    ax.plot(x, scale * mean, marker="o", ms=3, **kw)
     if seeds > 1:
-        ax.fill_between(x, 100 * (mean - std), 100 * (mean + std), color=kw.get("color"), alpha=0.15)
+        ax.fill_between(x, scale * (mean - std), scale * (mean + std), color=kw.get("color"), alpha=0.15)
 
 
 def _rows(rows: list, panel: str, series: str, x, mean, std, seeds: int) -> None:
@@ -185,7 +187,8 @@ def draw_tradeoff(plan: dict, evals: dict):
     right.set(**INVARIANCE_AXES)
     left.legend(title="train ε (PGD)" if adversarial else "train θ", fontsize=7, title_fontsize=8)
     example = first_evaluation(panel, evals, rob_ev)
-    how = "adversarially trained with PGD at radius ε" if adversarial else "trained with random rotations in [−θ°, θ°]"
+    how = ("adversarially trained with PGD at radius ε" if adversarial
+           else "trained with random rotations in [−θ°, θ°]")  # fmt: skip
     fig.suptitle(f"{model_title(panel)}, {how}\n{attack_label(example)} robustness ({METRIC_LABELS[metric]}) | "
                  f"rotation invariance{scale_line(plan)}", fontsize=9)  # fmt: skip
     return fig, rows
@@ -209,13 +212,12 @@ def draw_perturbation_distance(plan: dict, evals: dict):
         values = np.stack([value_at(m, ev, evals, "epsilon", "accuracy", at) for m in panel["models"]], axis=1)
         _line(left, thetas, values.mean(0), values.std(0), n, color=color, label=label)
         _rows(rows, "accuracy", label, thetas, values.mean(0), values.std(0), n)
-    for (label, ev), color in (("unrotated test", "deepfool"), "tab:red"), (("test rotated ±θ", "deepfool-rotated"), "tab:green"):
+    for label, ev, color in (("unrotated test", "deepfool", "tab:red"), ("test rotated ±θ", "deepfool-rotated", "tab:green")):
         values = np.stack([seed_values(m, ev, evals, lambda r: r["mean_l2"]) for m in panel["models"]], axis=1)
-        right.plot(thetas, values.mean(0), marker="o", ms=3, color=color, label=label)
-        if n > 1:
-            right.fill_between(thetas, values.mean(0) - values.std(0), values.mean(0) + values.std(0), color=color, alpha=0.15)
+        _line(right, thetas, values.mean(0), values.std(0), n, color=color, label=label, scale=1.0)
         _rows(rows, "deepfool_mean_l2", label, thetas, values.mean(0), values.std(0), n)
-    left.set(xlabel="training rotation range ±θ°", ylabel="accuracy (%)", xlim=(0, 180), ylim=(0, 101), title="accuracy")
+    left.set(xlabel="training rotation range ±θ°", ylabel="accuracy (%)", xlim=(0, 180), ylim=(0, 101),
+             title="accuracy")  # fmt: skip
     right.set(xlabel="training rotation range ±θ°", ylabel="mean ℓ2 DeepFool perturbation", xlim=(0, 180),
               title="average perturbation distance")  # fmt: skip
     left.legend(fontsize=7)
@@ -289,9 +291,10 @@ def draw_sample_size(plan: dict, evals: dict):
     palette = sns.color_palette("tab10")
     for ax, theta in zip(axes, (0.0, rotation)):
         for j, arch in enumerate(panel["archs"]):
-            models = sorted((m for m in panel["models"] if m["group"][:2] == [arch, theta]), key=lambda m: m["group"][2])
+            models = [m for m in panel["models"] if m["group"][:2] == [arch, theta]]
+            models.sort(key=lambda m: m["group"][2])
             sizes = [m["group"][2] for m in models]
-            vals = np.stack([value_at(m, "invariance-rotation", evals, "theta", "accuracy", theta) for m in models], axis=1)
+            vals = np.stack([value_at(m, "invariance-rotation", evals, "theta", "accuracy", theta) for m in models], 1)
             label = model_title(panel, arch).split(" on ")[0]
             _line(ax, sizes, vals.mean(0), vals.std(0), _seeds(models[0]), color=palette[j], label=label)
             _rows(rows, f"train_test_rotation_{theta:g}", arch, sizes, vals.mean(0), vals.std(0), _seeds(models[0]))
@@ -354,7 +357,8 @@ def principal_angles_table(plan: dict, evals: dict) -> tuple[list[str], list[lis
         for eps, values in paper.items():
             rows.append([f"paper {_epsilon_label(eps)}", *[f"{v:.2f}" for v in sorted(values)[:k]], ""])
     caption = (f"Principal angles (degrees, ascending) between the top-{k} right-singular subspaces of "
-               f"{attack_label({'evaluation': 'robustness-pgd', 'settings': s})} perturbations at ε={_epsilon_label(s['epsilon'])} "
+               f"{attack_label({'evaluation': 'robustness-pgd', 'settings': s})} perturbations "
+               f"at ε={_epsilon_label(s['epsilon'])} "
                f"and of (rotated by {s['rotation_deg']:g}°) − original differences, {model_title(panel)}, "
                f"{example['test_images']} test images, one row per PGD-training ε"
                f"{'; ' + panel['scale_note'] if panel['scale_note'] else ''}.")  # fmt: skip
