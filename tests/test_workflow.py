@@ -229,7 +229,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     for name in config["figures"]:
         assert (figs / f"{name}.pdf").stat().st_size > 5000 and (figs / f"{name}.png").stat().st_size > 5000
     rows = (figs / "fig1.csv").read_text().splitlines()
-    assert rows[0] == "panel,series,x,mean,std,seeds" and len(rows) == 1 + 2 * (3 + 3 + 3 + 1)
+    assert rows[0] == "panel,series,x,mean,std,seeds" and len(rows) == 1 + 2 * (4 + 3 + 3 + 1)
     assert "θ1" in (tables / "table1.md").read_text() and r"\begin{tabular}" in (tables / "table2.tex").read_text()
     ev = yaml.safe_load((workflow_copy / "results/fashion_mnist/gcnn/rot180/seed0/eval/robustness-pgd.json").read_text())
     assert ev["test_images"] == 32 and ev["settings"]["attack"]["steps"] == 2 and ev["training"]["rotation"] == 180
