@@ -101,6 +101,8 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
     """The models one panel needs, with the evaluation files it reads."""
     ds = panel["dataset"]
     thetas = config["sweeps"]["rotation"]
+    if kind in ("rotation_tradeoff", "adversarial_tradeoff", "perturbation_distance", "rotated_robustness"):
+        _require(panel, "attack", where)
     if kind in ("rotation_tradeoff", "adversarial_tradeoff"):
         evals = ["clean", "invariance-rotation", _robustness_eval(panel, False)]
         if kind == "rotation_tradeoff":
@@ -114,7 +116,6 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
         evals = [_robustness_eval(panel, False), _robustness_eval(panel, True), "deepfool", "deepfool-rotated"]
         return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), evals) for t in thetas]
     if kind == "rotated_robustness":
-        _require(panel, "attack", where)
         return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), [_robustness_eval(panel)])
                 for t in thetas]  # fmt: skip
     if kind == "rotation_accuracy":

@@ -166,6 +166,7 @@ def _without(config, arch):
         (lambda c: c["datasets"]["cifar10"].pop("principal_angles"), "datasets.cifar10.principal_angles"),
         (lambda c: c["evaluation"].update(attacks=["pgd"]), "attack 'fgsm' is not listed in evaluation.attacks"),
         (lambda c: c["stand_ins"]["datasets"].update(cifar10="svhn"), "dataset 'svhn' is not configured"),
+        (lambda c: c["figures"]["fig5"].pop("attack"), "figures.fig5: this kind needs 'attack'"),
     ],
 )
 def test_semantic_config_errors_name_the_key(edit, message):
