@@ -21,17 +21,18 @@ def _batches(n: int, batch_size: int) -> Iterable[slice]:
         yield slice(start, min(start + batch_size, n))
 
 
+def _float_batches(images: torch.Tensor, batch_size: int, transform=None) -> Iterable[tuple[slice, torch.Tensor]]:
+    """(slice, [0, 1] float batch) pairs; ``transform(x, batch_slice)`` is applied to each batch first."""
+    for sl in _batches(len(images), batch_size):
+        x = to_float(images[sl])
+        yield sl, (transform(x, sl) if transform is not None else x)
+
+
 @torch.no_grad()
 def predict(model, images: torch.Tensor, batch_size: int = 500,
             transform: Callable[[torch.Tensor, slice], torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
     """Predicted labels; ``transform(x, batch_slice)`` is applied to each float batch first."""
-    preds = []
-    for sl in _batches(len(images), batch_size):
-        x = to_float(images[sl])
-        if transform is not None:
-            x = transform(x, sl)
-        preds.append(model(x).argmax(1))
-    return torch.cat(preds)
+    return torch.cat([model(x).argmax(1) for _, x in _float_batches(images, batch_size, transform)])
 
 
 def fraction_equal(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -94,10 +95,7 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
         else:
             attacker = make_attack(attack, model, eps, settings, backend)
             preds = []
-            for sl in _batches(len(data), batch_size):
-                x = to_float(data.images[sl])
-                if transform is not None:
-                    x = transform(x, sl)
+            for sl, x in _float_batches(data.images, batch_size, transform):
                 x_adv = attacker.perturb(x, data.labels[sl])
                 with torch.no_grad():
                     preds.append(model(x_adv).argmax(1))
@@ -121,10 +119,7 @@ def deepfool_distances(model, data: TensorDataset, batch_size: int = 500, oversh
     """
     attack = DeepFool(model, overshoot, max_iter)
     norms, converged = [], []
-    for sl in _batches(len(data), batch_size):
-        x = to_float(data.images[sl])
-        if transform is not None:
-            x = transform(x, sl)
+    for _, x in _float_batches(data.images, batch_size, transform):
         x_adv = attack.perturb(x)
         norms.append((x_adv - x).flatten(1).norm(dim=1))
         converged.append(attack.converged)
@@ -157,8 +152,7 @@ def perturbation_subspace_angles(model, data: TensorDataset, eps: float, attack_
     small-rotation differences (rotate every test image by ``rotation_deg``, subtract the original)."""
     attacker = make_attack("pgd", model, eps, attack_settings, backend)
     adversarial, rotational = [], []
-    for sl in _batches(len(data), batch_size):
-        x = to_float(data.images[sl])
+    for sl, x in _float_batches(data.images, batch_size):
         adversarial.append((attacker.perturb(x, data.labels[sl]) - x).flatten(1).cpu())
         rotational.append((affine_transform(x, float(rotation_deg), mode=mode) - x).flatten(1).cpu())
     adversarial, rotational = torch.cat(adversarial), torch.cat(rotational)

@@ -23,6 +23,7 @@ from .data import get_spec  # noqa: E402
 from .io import read_json  # noqa: E402
 from .models import ARCH_TITLES  # noqa: E402
 from .recipes import parse_epsilon  # noqa: E402
+from .targets import plan_files  # noqa: E402
 
 METRIC_LABELS = {"accuracy": "accuracy", "one_minus_fooling_rate": "1 − fooling rate"}
 CSV_HEADER = ["panel", "series", "x", "mean", "std", "seeds"]
@@ -43,14 +44,7 @@ PAPER_PRINCIPAL_ANGLES = {
 
 def load_evaluations(plan: dict) -> dict[str, dict]:
     """Every evaluation file of the plan, read once: {path: contents}."""
-    out = {}
-    for panel in plan["panels"]:
-        for model in panel["models"]:
-            for evals in model["evals"].values():
-                for path in evals.values():
-                    if path not in out:
-                        out[path] = read_json(path)
-    return out
+    return {path: read_json(path) for path in plan_files(plan)}
 
 
 def seed_values(model: dict, evaluation: str, evals: dict, get) -> np.ndarray:

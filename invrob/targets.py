@@ -97,6 +97,14 @@ def _train_sizes(config: dict, dataset: str) -> list[tuple[int, str | None]]:
     return out
 
 
+def _adversarial_sweep(config: dict, dataset: str, arch: str, evaluations: list[str], where: str) -> list[dict]:
+    """One model per PGD-training radius of the dataset's sweep, grouped by that radius."""
+    epsilons = config["datasets"][dataset].get("adversarial_epsilons")
+    if not epsilons:
+        raise PlanError(f"{where}: datasets.{dataset}.adversarial_epsilons (the PGD-training sweep) is not set")
+    return [_model(config, dataset, arch, adversarial_recipe(e), parse_epsilon(e), evaluations) for e in epsilons]
+
+
 def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]:
     """The models one panel needs, with the evaluation files it reads."""
     ds = panel["dataset"]
@@ -107,10 +115,7 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
         evals = ["clean", "invariance-rotation", _robustness_eval(panel, False)]
         if kind == "rotation_tradeoff":
             return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), evals) for t in thetas]
-        epsilons = config["datasets"][ds].get("adversarial_epsilons")
-        if not epsilons:
-            raise PlanError(f"{where}: datasets.{ds}.adversarial_epsilons (the PGD-training sweep) is not set")
-        return [_model(config, ds, panel["arch"], adversarial_recipe(e), parse_epsilon(e), evals) for e in epsilons]
+        return _adversarial_sweep(config, ds, panel["arch"], evals, where)
     if kind == "perturbation_distance":
         _require(panel, "epsilon", where)
         evals = [_robustness_eval(panel, False), _robustness_eval(panel, True), "deepfool", "deepfool-rotated"]
@@ -139,11 +144,7 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                     models.append(_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]))
         return models
     if kind == "principal_angles":
-        epsilons = config["datasets"][ds].get("adversarial_epsilons")
-        if not epsilons:
-            raise PlanError(f"{where}: datasets.{ds}.adversarial_epsilons (the PGD-training sweep) is not set")
-        return [_model(config, ds, panel["arch"], adversarial_recipe(e), parse_epsilon(e), ["principal-angles"])
-                for e in epsilons]  # fmt: skip
+        return _adversarial_sweep(config, ds, panel["arch"], ["principal-angles"], where)
     raise PlanError(f"{where}: unknown kind '{kind}'; known: {sorted({**FIGURE_KINDS, **TABLE_KINDS})}")
 
 
