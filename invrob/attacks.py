@@ -1,4 +1,5 @@
-"""Attacks as small classes with one ``perturb(x, y)`` method: ℓ∞ PGD and FGSM, ℓ2 DeepFool.
+"""Attacks as small classes with one ``perturb(x, y)`` method: ℓ∞ PGD and FGSM, ℓ2 DeepFool,
+and TRADES' KL adversary with its training loss.
 
 Two backends compute the same thing:
 
@@ -74,6 +75,42 @@ class FGSM:
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         eps = _as_eps(self.eps, x)
         return (x + eps * _input_gradient(self.model, x, y).sign()).clamp_(0, 1).detach()
+
+
+def kl_divergence(logits_p: torch.Tensor, logits_q: torch.Tensor, reduction: str = "batchmean") -> torch.Tensor:
+    """KL(softmax(p) ‖ softmax(q)) per batch (``batchmean``: summed over classes, mean over images)."""
+    return F.kl_div(F.log_softmax(logits_q, 1), F.log_softmax(logits_p, 1), reduction=reduction, log_target=True)
+
+
+@dataclass
+class TradesKL:
+    """TRADES' inner maximisation (Zhang et al. 2019): x′ in the ℓ∞ ball that maximises
+    KL(f(x) ‖ f(x′)), started at x + 0.001·N(0, 1), sign-gradient steps, projection and [0, 1] clip."""
+
+    model: nn.Module
+    eps: float
+    steps: int = 10
+    step_size: float = 2 / 255
+    generator: torch.Generator | None = None
+
+    def perturb(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.model(x)
+        noise = torch.randn(x.shape, generator=self.generator, device=x.device if self.generator is None
+                            else self.generator.device).to(x.device)  # fmt: skip
+        x_adv = (x + 0.001 * noise).clamp(0, 1)
+        for _ in range(self.steps):
+            x_adv = x_adv.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(kl_divergence(target, self.model(x_adv), "sum"), x_adv)
+            x_adv = x_adv.detach() + self.step_size * grad.sign()
+            x_adv = torch.min(torch.max(x_adv, x - self.eps), x + self.eps).clamp(0, 1)
+        return x_adv.detach()
+
+
+def trades_loss(logits_natural: torch.Tensor, logits_adversarial: torch.Tensor, y: torch.Tensor,
+                beta: float) -> torch.Tensor:  # fmt: skip
+    """TRADES' objective: CE(f(x), y) + β · KL(f(x) ‖ f(x′)) (batch means)."""
+    return F.cross_entropy(logits_natural, y) + beta * kl_divergence(logits_natural, logits_adversarial)
 
 
 class AdvertorchAttack:

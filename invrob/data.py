@@ -23,7 +23,7 @@ import hashlib
 import json
 import pickle
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -65,7 +65,6 @@ class DatasetSpec:
     download: Callable[[Path], None] | None = None
     system_dirs: tuple[str, ...] = ()
     how_to_get: str = ""
-    family: str = field(default="mnist")  # "mnist" (28×28 grey) or "cifar" (32×32 colour)
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -172,6 +171,65 @@ def load_cifar_dataset(files: dict[str, Path], spec: DatasetSpec) -> dict[str, t
     return splits
 
 
+def load_svhn_dataset(files: dict[str, Path], spec: DatasetSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """SVHN's MATLAB files (``X``: 32×32×3×N, ``y``: 1…10 with 10 for the digit 0, as torchvision)."""
+    from scipy.io import loadmat
+
+    out = {}
+    for split in ("train", "test"):
+        mat = loadmat(files[f"{split}_32x32.mat"])
+        labels = mat["y"].astype(np.int64).reshape(-1) % 10
+        out[split] = (np.ascontiguousarray(np.transpose(mat["X"], (3, 2, 0, 1))), labels)
+    return out
+
+
+TINY_IMAGENET_ZIP = "tiny-imagenet-200.zip"
+
+
+def load_tiny_imagenet(files: dict[str, Path], spec: DatasetSpec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Tiny ImageNet from its zip: 100000 train images, and the 10000 labelled validation images as
+    the test split (its own test split has no labels).  Classes are the sorted ``wnids.txt`` ids."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    def decode(zf, name):
+        return np.asarray(Image.open(io.BytesIO(zf.read(name))).convert("RGB")).transpose(2, 0, 1)
+
+    with zipfile.ZipFile(files[TINY_IMAGENET_ZIP]) as zf:
+        root = "tiny-imagenet-200/"
+        wnids = sorted(zf.read(root + "wnids.txt").decode().split())
+        index = {w: i for i, w in enumerate(wnids)}
+        train = sorted(n for n in zf.namelist() if n.startswith(root + "train/") and n.endswith(".JPEG"))
+        val_labels = {}
+        for line in zf.read(root + "val/val_annotations.txt").decode().splitlines():
+            if line.strip():
+                name, wnid = line.split("\t")[:2]
+                val_labels[root + "val/images/" + name] = index[wnid]
+        val = sorted(val_labels)
+        out = {}
+        for split, names, labels in (("train", train, [index[n.split("/")[2]] for n in train]),
+                                     ("test", val, [val_labels[n] for n in val])):  # fmt: skip
+            images = np.stack([decode(zf, n) for n in names]) if names else np.zeros((0, *spec.shape), np.uint8)
+            out[split] = (images, np.asarray(labels, dtype=np.int64))
+    return out
+
+
+def _tiny_imagenet_download(data_root: Path) -> None:
+    from torchvision.datasets.utils import download_url
+
+    download_url("http://cs231n.stanford.edu/tiny-imagenet-200.zip", str(Path(data_root) / "tiny-imagenet"),
+                 TINY_IMAGENET_ZIP, _TINY_IMAGENET_MD5)  # fmt: skip
+
+
+def _svhn_download(data_root: Path) -> None:
+    import torchvision.datasets as tvd
+
+    for split in ("train", "test"):
+        tvd.SVHN(str(data_root), split=split, download=True)
+
+
 def _torchvision_download(cls_name: str) -> Callable[[Path], None]:
     def download(data_root: Path) -> None:
         import torchvision.datasets as tvd
@@ -209,6 +267,10 @@ _CIFAR10_MD5 = {  # torchvision.datasets.CIFAR10.train_list / test_list
     "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
     "test_batch": "40351d587109b95175f43aff81a1287e",
 }
+
+_CIFAR100_MD5 = {"train": "16019d7e3df5f24257cddd939b257f8d", "test": "f0ef6b0ae62326f3e7ffdfab6717acfc"}
+_SVHN_MD5 = {"train_32x32.mat": "e26dedcc434d2e4c54c9b2d4a06d8373", "test_32x32.mat": "eb5a983be6a315427106f1b164d9cef3"}
+_TINY_IMAGENET_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"  # http://cs231n.stanford.edu/tiny-imagenet-200.zip
 
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
@@ -253,7 +315,48 @@ DATASETS: dict[str, DatasetSpec] = {
         download=_torchvision_download("CIFAR10"),
         how_to_get="Run once with network access (allow_download: true) or unpack cifar-10-python.tar.gz into "
         "{data_root}/.",
-        family="cifar",
+    ),
+    "cifar100": DatasetSpec(
+        name="cifar100",
+        title="CIFAR-100",
+        folder="cifar-100-python",
+        shape=(3, 32, 32),
+        num_classes=100,
+        mean=(0.5071, 0.4865, 0.4409),
+        std=(0.2673, 0.2564, 0.2762),
+        files=tuple(RawFile(n, md5=m) for n, m in _CIFAR100_MD5.items()),
+        load=load_cifar_dataset,
+        download=_torchvision_download("CIFAR100"),
+        how_to_get="Run once with network access (allow_download: true) or unpack cifar-100-python.tar.gz into "
+        "{data_root}/.",
+    ),
+    "svhn": DatasetSpec(
+        name="svhn",
+        title="SVHN",
+        folder="",
+        shape=(3, 32, 32),
+        num_classes=10,
+        mean=(0.4377, 0.4438, 0.4728),
+        std=(0.1980, 0.2010, 0.1970),
+        files=tuple(RawFile(n, md5=m) for n, m in _SVHN_MD5.items()),
+        load=load_svhn_dataset,
+        download=_svhn_download,
+        how_to_get="Run once with network access (allow_download: true) or put train_32x32.mat and test_32x32.mat "
+        "from http://ufldl.stanford.edu/housenumbers/ into {data_root}/.",
+    ),
+    "tiny_imagenet": DatasetSpec(
+        name="tiny_imagenet",
+        title="Tiny ImageNet",
+        folder="tiny-imagenet",
+        shape=(3, 64, 64),
+        num_classes=200,
+        mean=(0.4802, 0.4481, 0.3975),
+        std=(0.2770, 0.2691, 0.2821),
+        files=(RawFile(TINY_IMAGENET_ZIP, md5=_TINY_IMAGENET_MD5),),
+        load=load_tiny_imagenet,
+        download=_tiny_imagenet_download,
+        how_to_get="Run once with network access (allow_download: true) or put tiny-imagenet-200.zip "
+        "(http://cs231n.stanford.edu/tiny-imagenet-200.zip) into {data_root}/tiny-imagenet/.",
     ),
 }
 

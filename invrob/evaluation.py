@@ -9,7 +9,8 @@ together with what produced them (checkpoint metadata, settings, time), so every
 exactly what it shows.
 
 Evaluations: ``clean``; ``invariance-rotation`` (rate of invariance and accuracy per test range
-±θ); ``robustness-{pgd,fgsm}[-rotated]`` (accuracy and 1 − fooling rate per ε); ``deepfool[-rotated]``
+±θ); ``invariance-translation`` / ``invariance-rt`` (the same per range i: shifts within ±i × size,
+or rotations within ±i·180° with shifts within ±i; paper 001); ``robustness-{pgd,fgsm}[-rotated]`` (accuracy and 1 − fooling rate per ε); ``deepfool[-rotated]``
 (average ℓ2 perturbation distance, paper 000 §3.1); ``principal-angles`` (§3.2).
 """
 
@@ -26,6 +27,7 @@ from .io import load_checkpoint
 from .metrics import (
     clean_accuracy,
     deepfool_distances,
+    invariance_profile,
     perturbation_subspace_angles,
     robustness_profile,
     rotation_by_range,
@@ -47,6 +49,18 @@ def _rotation_invariance(model, data, settings, log, training) -> dict:
     for t, inv, acc in zip(out["theta"], out["invariance"], out["accuracy"]):
         log(f"rotation ±{t:g}°: invariance {inv:.4f}, accuracy {acc:.4f}")
     return out
+
+
+def _invariance(family: str):
+    def evaluate(model, data, settings, log, training) -> dict:
+        gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
+        out = invariance_profile(model, data, settings["ranges"], gen, family, settings["batch_size"],
+                                 settings["interpolation"])  # fmt: skip
+        for r, inv, acc in zip(out["range"], out["invariance"], out["accuracy"]):
+            log(f"{family} range {r:g}: invariance {inv:.4f}, accuracy {acc:.4f}")
+        return out
+
+    return evaluate
 
 
 def _test_rotation(data, settings, training, rotated: bool):
@@ -92,6 +106,8 @@ def _principal_angles(model, data, settings, log, training) -> dict:
 EVALUATIONS: dict[str, Callable] = {
     "clean": _clean,
     "invariance-rotation": _rotation_invariance,
+    "invariance-translation": _invariance("translation"),
+    "invariance-rt": _invariance("rt"),
     "robustness-pgd": _robustness("pgd"),
     "robustness-fgsm": _robustness("fgsm"),
     "robustness-pgd-rotated": _robustness("pgd", rotated=True),

@@ -53,12 +53,13 @@ def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_downlo
 
 
 def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None,
-              performance: dict | None = None) -> None:  # fmt: skip
+              performance: dict | None = None, init_path: str | None = None) -> None:  # fmt: skip
     from .training import train
 
     with job_log(log_path) as (log, stream), job_device(threads, device, performance, log) as (dev, prepare):
         state_path = Path(out_path).with_name("train_state.pt")
-        train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare)
+        train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare,
+              init_path=init_path)
 
 
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,

@@ -13,7 +13,7 @@ import torch
 
 from .attacks import DeepFool, make_attack
 from .data import TensorDataset, to_float
-from .transforms import affine_transform, uniform_angles
+from .transforms import affine_transform, uniform_angles, uniform_shifts
 
 
 def _batches(n: int, batch_size: int) -> Iterable[slice]:
@@ -53,18 +53,39 @@ def fooling_rate(clean_pred: torch.Tensor, adversarial_pred: torch.Tensor) -> fl
     return 1.0 - fraction_equal(clean_pred, adversarial_pred)
 
 
-def rotation_invariance_profile(model, data: TensorDataset, thetas: Iterable[float], generator: torch.Generator,
-                                batch_size: int = 500, mode: str = "nearest") -> dict:  # fmt: skip
-    """For each θ: rotate every test image by an angle uniform in [−θ, θ]; rate of invariance and accuracy."""
+SPATIAL_FAMILIES = {
+    # family: (angle range of level r in degrees, shift range of level r as a fraction of the size)
+    "rotation": lambda r: (r, None),  # r = θ
+    "translation": lambda r: (None, r),  # r = i
+    "rt": lambda r: (180.0 * r, r),  # r = i: ±i·180° and ±i together (paper 001, Aug-RT)
+}
+
+
+def invariance_profile(model, data: TensorDataset, levels: Iterable[float], generator: torch.Generator,
+                       family: str = "rotation", batch_size: int = 500, mode: str = "nearest") -> dict:  # fmt: skip
+    """For each range level: transform every test image by its own random transform of the family
+    (uniform within the range); the rate of invariance and the accuracy on the transformed images."""
     clean = predict(model, data.images, batch_size)
-    out = {"theta": [], "invariance": [], "accuracy": []}
-    for theta in thetas:
-        angles = uniform_angles(len(data), float(theta), generator, data.images.device)
-        pred = predict(model, data.images, batch_size, lambda x, sl: affine_transform(x, angles[sl], mode=mode))
-        out["theta"].append(float(theta))
+    n, dev = len(data), data.images.device
+    out = {"range": [], "invariance": [], "accuracy": []}
+    for level in levels:
+        max_deg, max_shift = SPATIAL_FAMILIES[family](float(level))
+        angles = uniform_angles(n, max_deg, generator, dev) if max_deg is not None else None
+        shifts = uniform_shifts(n, max_shift, generator, dev) if max_shift is not None else None
+        pred = predict(model, data.images, batch_size,
+                       lambda x, sl: affine_transform(x, None if angles is None else angles[sl],
+                                                      None if shifts is None else shifts[sl], mode=mode))  # fmt: skip
+        out["range"].append(float(level))
         out["invariance"].append(invariance_rate(clean, pred))
         out["accuracy"].append(fraction_equal(pred, data.labels))
     return out
+
+
+def rotation_invariance_profile(model, data: TensorDataset, thetas: Iterable[float], generator: torch.Generator,
+                                batch_size: int = 500, mode: str = "nearest") -> dict:  # fmt: skip
+    """For each θ: rotate every test image by an angle uniform in [−θ, θ]; rate of invariance and accuracy."""
+    out = invariance_profile(model, data, thetas, generator, "rotation", batch_size, mode)
+    return {"theta": out.pop("range"), **out}
 
 
 Transform = Callable[[torch.Tensor, slice], torch.Tensor]

@@ -213,6 +213,54 @@ def madry_resnet(in_shape, num_classes, mean, std) -> nn.Module:
     return WideResNet(in_shape, num_classes, mean, std, units=5, widen=10)
 
 
+def wrn34_10(in_shape, num_classes, mean, std) -> nn.Module:
+    # TRADES' WideResNet-34-10 (paper 001, CIFAR-100): depth 34 = 6·5 + 4 → 5 pre-activation units per
+    # stage, widen factor 10.  The same layout as Madry et al.'s ResNet above, kept as its own name so
+    # that paper 001's figures and checkpoints say which model they mean.
+    return WideResNet(in_shape, num_classes, mean, std, units=5, widen=10)
+
+
+# --------------------------------------------------------------------------- ResNet18 (paper 001)
+
+
+class BasicBlock(nn.Module):
+    """He et al.'s basic residual block (Conv3×3–BN–ReLU–Conv3×3–BN, identity or 1×1 projection)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                          nn.BatchNorm2d(out_channels))  # fmt: skip
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """ResNet18 in its CIFAR form (3×3 stem, no stem pooling; stages of 2 blocks, widths 64–512,
+    strides 1-2-2-2; global average pool, so 64×64 Tiny ImageNet works unchanged)."""
+
+    def __init__(self, in_shape, num_classes, mean, std):
+        super().__init__()
+        self.normalize = Normalize(mean, std)
+        self.stem = nn.Sequential(nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
+        layers, cin = [], 64
+        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.stages = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes))
+
+    def forward(self, x):
+        return self.head(self.stages(self.stem(self.normalize(x))))
+
+
 # --------------------------------------------------------------------------- VGG16 and P4-VGG16 (CIFAR-10)
 
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -271,6 +319,8 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "madry_resnet": madry_resnet,
     "vgg16": vgg16,
     "p4vgg16": p4vgg16,
+    "resnet18": ResNet18,
+    "wrn34_10": wrn34_10,
 }
 ARCH_TITLES = {
     "stdcnn": "StdCNN",
@@ -279,6 +329,8 @@ ARCH_TITLES = {
     "madry_resnet": "ResNet (Madry et al.)",
     "vgg16": "VGG16",
     "p4vgg16": "P4-VGG16 (GCNN)",
+    "resnet18": "ResNet18",
+    "wrn34_10": "WideResNet-34-10",
 }
 
 

@@ -10,6 +10,7 @@ Titles say dataset, model, attack and scale, and what stands in for what at redu
 from __future__ import annotations
 
 import csv
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +23,8 @@ import seaborn as sns  # noqa: E402
 from .data import get_spec  # noqa: E402
 from .io import read_json  # noqa: E402
 from .models import ARCH_TITLES  # noqa: E402
-from .recipes import parse_epsilon  # noqa: E402
-from .targets import plan_files  # noqa: E402
+from .recipes import epsilon_label, parse_epsilon  # noqa: E402
+from .targets import invariance_families, plan_files  # noqa: E402
 
 METRIC_LABELS = {"accuracy": "accuracy", "one_minus_fooling_rate": "1 − fooling rate"}
 CSV_HEADER = ["panel", "series", "x", "mean", "std", "seeds"]
@@ -36,6 +37,29 @@ PAPER_PRINCIPAL_ANGLES = {
                                0.4: [89.33, 88.55, 86.86, 85.80, 82.13]},
     ("cifar10", "madry_resnet"): {0.0: [89.99, 89.40, 88.27, 86.98, 85.99], 2 / 255: [89.76, 88.76, 88.31, 87.15, 86.33],
                                   4 / 255: [89.78, 89.02, 88.30, 86.78, 86.41], 8 / 255: [89.69, 89.13, 88.11, 87.25, 86.42]},
+}  # fmt: skip
+
+# Paper 001, Table 1 (VGG16 on CIFAR-10): PGD accuracy at 8/255, standard accuracy, spatial accuracy
+# (random rotations in ±180°), mean and std in percent, by row label (as config.yaml writes them).
+_E3 = "{2/255, 4/255, 8/255}"
+PAPER_CUSP_TABLE1 = {
+    ("cifar10", "vgg16"): {
+        "Natural (Aug 0)": ((0.05, 0.06), (92.89, 0.34), (33.99, 0.54)),
+        "Natural (Aug 180)": ((0.00, 0.00), (85.00, 1.36), (83.78, 0.95)),
+        "PGD (Aug 0)": ((44.88, 0.22), (80.08, 0.58), (33.07, 0.81)),
+        "PGD (Aug 180)": ((32.79, 0.73), (54.60, 0.51), (53.69, 0.48)),
+        "PGD (Aug 0) → Aug 180": ((0.00, 0.00), (85.46, 0.25), (83.99, 0.34)),
+        "Aug 180 → PGD (Aug 0)": ((45.80, 1.05), (81.03, 0.14), (33.19, 0.33)),
+        "PGD (Aug 0) → PGD (Aug 180)": ((35.19, 0.31), (58.96, 0.21), (57.84, 0.15)),
+        "Aug 180 → PGD (Aug 180)": ((35.94, 0.35), (60.27, 0.39), (59.02, 0.21)),
+        f"CuSP (PGD, 30-60-180, {_E3})": ((38.63, 0.11), (65.92, 0.35), (53.31, 0.13)),
+        f"CuSP (PGD, 60-120-180, {_E3})": ((37.18, 0.14), (65.88, 0.11), (59.09, 0.18)),
+        f"CuSP (PGD, 120-150-180, {_E3})": ((36.01, 0.36), (64.96, 0.10), (61.41, 0.61)),
+        f"CuSP (PGD, 180, {_E3})": ((33.63, 0.38), (62.17, 0.50), (61.07, 0.43)),
+        "CuSP (PGD, 120-150-180, {8/255})": ((35.57, 0.16), (58.08, 0.26), (55.54, 0.19)),
+        f"PGD (Aug 0) → CuSP (PGD, 120-150-180, {_E3})": ((36.92, 0.28), (66.25, 0.68), (62.51, 0.12)),
+        f"Aug 180 → CuSP (PGD, 120-150-180, {_E3})": ((37.16, 0.12), (66.58, 0.12), (63.04, 0.11)),
+    }
 }  # fmt: skip
 
 
@@ -115,11 +139,6 @@ def scale_line(plan: dict) -> str:
     return f"\n({'; '.join(notes)})" if notes else ""
 
 
-def _epsilon_label(eps: float) -> str:
-    k = eps * 255
-    return f"{round(k)}/255" if eps and abs(k - round(k)) < 1e-6 and eps < 0.1 else f"{eps:g}"
-
-
 # --------------------------------------------------------------------------- drawing helpers
 
 
@@ -155,36 +174,72 @@ INVARIANCE_AXES = {"xlabel": "test rotation range ±θ°", "ylabel": "rate of in
 # --------------------------------------------------------------------------- figure kinds
 
 
+# per invariance family: evaluation, x key, CSV names (invariance, accuracy), axes
+FAMILY_AXES = {
+    "rotation": ("invariance-rotation", "theta", ("rotation_invariance", "rotated_accuracy"), INVARIANCE_AXES),
+    "translation": ("invariance-translation", "range", ("translation_invariance", "translated_accuracy"),
+                    {**INVARIANCE_AXES, "xlabel": "test translation range ±i (× image size)", "xlim": (0, None),
+                     "title": "translation invariance profile"}),
+    "rt": ("invariance-rt", "range", ("rt_invariance", "rt_accuracy"),
+           {**INVARIANCE_AXES, "xlabel": "test range i (±i·180°, ±i × size)", "xlim": (0, None),
+            "title": "rotation-translation invariance profile"}),
+}  # fmt: skip
+TRAINING_DESCRIPTIONS = {
+    "rotation": ("train θ", "trained with random rotations in [−θ°, θ°]"),
+    "translation": ("train i", "trained with random translations within ±i × size (Aug-T)"),
+    "rt": ("train i", "trained with rotations in ±i·180° and translations within ±i (Aug-RT)"),
+}
+
+
 def draw_tradeoff(plan: dict, evals: dict):
-    """Figs 1-6, 26-31: robustness profile | rotation-invariance profile, one line per training θ or ε."""
-    panel = plan["panels"][0]
+    """Figs 1-6, 26-31 (paper 000), Figs 1-4 (paper 001): per panel, the robustness profile and the
+    invariance profiles, one line per training θ / i (spatial sweeps) or ε (adversarial sweeps)."""
     adversarial = plan["kind"] == "adversarial_tradeoff"
-    metric, rob_ev = panel["metric"], f"robustness-{panel['attack']}"
-    groups = [m["group"] for m in panel["models"]]
-    colors = _colors(groups if not adversarial else list(range(len(groups))))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
+    panels = plan["panels"]
+    families = [invariance_families(plan["kind"], panel) for panel in panels]
+    ncols = 1 + max(len(f) for f in families)
+    fig, axes = plt.subplots(len(panels), ncols, figsize=(5 * ncols, 4.4 * len(panels)), squeeze=False)
     rows: list = []
-    for i, model in enumerate(panel["models"]):
-        g, n = model["group"], _seeds(model)
-        label = _epsilon_label(g) if adversarial else f"{g:g}"
-        color = colors[i if adversarial else g]
-        x, mean, std = profile(model, rob_ev, evals, "epsilon", metric)
-        _line(left, x, mean, std, n, color=color, label=label)
-        _rows(rows, f"robustness_{metric}", label, x, mean, std, n)
-        x, mean, std = profile(model, "invariance-rotation", evals, "theta", "invariance")
-        _line(right, x, mean, std, n, color=color, label=label)
-        _rows(rows, "rotation_invariance", label, x, mean, std, n)
-        _rows(rows, "rotated_accuracy", label, *profile(model, "invariance-rotation", evals, "theta", "accuracy"), n)
-        acc = seed_values(model, "clean", evals, lambda r: r["accuracy"])
-        _rows(rows, "clean_accuracy", label, "", acc.mean(), acc.std(), n)
-    left.set(ylabel=f"{METRIC_LABELS[metric]} (%)", title="robustness profile", **ROBUSTNESS_AXES)
-    right.set(**INVARIANCE_AXES)
-    left.legend(title="train ε (PGD)" if adversarial else "train θ", fontsize=7, title_fontsize=8)
-    example = first_evaluation(panel, evals, rob_ev)
-    how = ("adversarially trained with PGD at radius ε" if adversarial
-           else "trained with random rotations in [−θ°, θ°]")  # fmt: skip
-    fig.suptitle(f"{model_title(panel)}, {how}\n{attack_label(example)} robustness ({METRIC_LABELS[metric]}) | "
-                 f"rotation invariance{scale_line(plan)}", fontsize=9)  # fmt: skip
+    for r, (panel, fams) in enumerate(zip(panels, families)):
+        prefix = f"{r + 1}_" if len(panels) > 1 else ""
+        metric, rob_ev = panel["metric"], f"robustness-{panel['attack']}"
+        groups = [m["group"] for m in panel["models"]]
+        colors = _colors(groups if not adversarial else list(range(len(groups))))
+        for i, model in enumerate(panel["models"]):
+            g, n = model["group"], _seeds(model)
+            label = epsilon_label(g) if adversarial else f"{g:g}"
+            color = colors[i if adversarial else g]
+            x, mean, std = profile(model, rob_ev, evals, "epsilon", metric)
+            _line(axes[r, 0], x, mean, std, n, color=color, label=label)
+            _rows(rows, f"{prefix}robustness_{metric}", label, x, mean, std, n)
+            for c, family in enumerate(fams, start=1):
+                evaluation, x_key, (inv_name, acc_name), _ = FAMILY_AXES[family]
+                x, mean, std = profile(model, evaluation, evals, x_key, "invariance")
+                _line(axes[r, c], x, mean, std, n, color=color, label=label)
+                _rows(rows, prefix + inv_name, label, x, mean, std, n)
+                _rows(rows, prefix + acc_name, label, *profile(model, evaluation, evals, x_key, "accuracy"), n)
+            acc = seed_values(model, "clean", evals, lambda res: res["accuracy"])
+            _rows(rows, f"{prefix}clean_accuracy", label, "", acc.mean(), acc.std(), n)
+        method = panel.get("method", "pgd").upper()
+        legend, how = ((f"train ε ({method})", f"adversarially trained with {method} at radius ε") if adversarial
+                       else TRAINING_DESCRIPTIONS[fams[0]])  # fmt: skip
+        example = first_evaluation(panel, evals, rob_ev)
+        title = textwrap.fill(f"{model_title(panel)}, {how}", 70)
+        axes[r, 0].set(ylabel=f"{METRIC_LABELS[metric]} (%)", **ROBUSTNESS_AXES,
+                       title=f"{title}\n{attack_label(example)} robustness profile")  # fmt: skip
+        axes[r, 0].title.set_fontsize(7)
+        axes[r, 0].legend(title=legend, fontsize=7, title_fontsize=8)
+        for c, family in enumerate(fams, start=1):
+            axes[r, c].set(**FAMILY_AXES[family][3])
+        for c in range(1 + len(fams), ncols):
+            axes[r, c].axis("off")
+    if len(panels) == 1:
+        panel = panels[0]
+        fig.suptitle(f"{model_title(panel)}: robustness ({METRIC_LABELS[panel['metric']]}) | "
+                     f"{' | '.join(FAMILY_AXES[f][3]['title'] for f in families[0])}{scale_line(plan)}",
+                     fontsize=9)  # fmt: skip
+    else:
+        fig.suptitle(f"{plan['name']}{scale_line(plan)}", fontsize=9)
     return fig, rows
 
 
@@ -299,13 +354,91 @@ def draw_sample_size(plan: dict, evals: dict):
     return fig, rows
 
 
+def _paper_rows(panel: dict, table: dict) -> dict:
+    """The paper's numbers of a table keyed by (dataset, arch), when the panel is computed on those."""
+    on_paper_setup = (panel["dataset"], panel["arch"]) == (panel["paper_dataset"], panel["paper_arch"])
+    return table.get((panel["dataset"], panel["arch"]), {}) if on_paper_setup else {}
+
+
+def pareto_optimal(points: list[tuple[float, float]]) -> list[bool]:
+    """Whether each (a, b) point is on the Pareto frontier (maximising both): no other point is at
+    least as good in both and better in one."""
+    return [not any(c >= a and d >= b and (c > a or d > b) for c, d in points) for a, b in points]
+
+
+def cusp_rows_stats(plan: dict, evals: dict) -> tuple[dict, list[dict]]:
+    """Per row of a cusp table: PGD accuracy at the table's ε, standard accuracy, spatial accuracy
+    (random rotations in ±rotation°), as (mean, std) over seeds in percent; Pareto optimality of
+    (PGD, spatial) means among the rows."""
+    panel = plan["panels"][0]
+    eps, theta = parse_epsilon(panel["epsilon"]), float(panel.get("rotation", 180))
+    stats = []
+    for model in panel["models"]:
+        adv = 100 * value_at(model, "robustness-pgd", evals, "epsilon", "accuracy", eps)
+        std = 100 * seed_values(model, "clean", evals, lambda r: r["accuracy"])
+        spatial = 100 * value_at(model, "invariance-rotation", evals, "theta", "accuracy", theta)
+        stats.append({"index": model["group"], "label": model["label"], "recipe": model["recipe"],
+                      "seeds": len(adv), **{k: (v.mean(), v.std()) for k, v in
+                                            (("adv", adv), ("std", std), ("spatial", spatial))}})  # fmt: skip
+    for row, optimal in zip(stats, pareto_optimal([(r["adv"][0], r["spatial"][0]) for r in stats])):
+        row["pareto"] = optimal
+    return panel, stats
+
+
+def _cusp_axes_labels(panel: dict, evals: dict) -> tuple[str, str]:
+    eps, theta = epsilon_label(parse_epsilon(panel["epsilon"])), f"{float(panel.get('rotation', 180)):g}"
+    example = first_evaluation(panel, evals, "robustness-pgd")
+    return f"{attack_label(example)} accuracy at ε={eps} (%)", f"spatial accuracy, rotations in ±{theta}° (%)"
+
+
+def _frontier(ax, pts: list[tuple[float, float]], **kw) -> None:
+    front = sorted(p for p, ok in zip(pts, pareto_optimal(pts)) if ok)
+    ax.plot([p[0] for p in front], [p[1] for p in front], ls="--", lw=1, **kw)
+
+
+def draw_pareto(plan: dict, evals: dict):
+    """Paper 001 Fig 6: PGD accuracy vs spatial accuracy of every row of a cusp table (row numbers as
+    labels), the Pareto frontier of the rows, and a zoom on the CuSP rows."""
+    panel, stats = cusp_rows_stats(plan, evals)
+    y_label, x_label = _cusp_axes_labels(panel, evals)
+    paper = _paper_rows(panel, PAPER_CUSP_TABLE1)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    rows: list = []
+    cusp = [r for r in stats if "cusp" in r["recipe"]]
+    for ax, subset, title in ((axes[0], stats, "all strategies"), (axes[1], cusp or stats, "CuSP variants")):
+        pts = [(r["spatial"][0], r["adv"][0]) for r in subset]
+        for r, (x, y) in zip(subset, pts):
+            color = "tab:red" if "cusp" in r["recipe"] else "tab:blue"
+            ax.errorbar(x, y, xerr=r["spatial"][1], yerr=r["adv"][1], fmt="o", ms=4, color=color, capsize=2)
+            ax.annotate(str(r["index"]), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        _frontier(ax, [(r["spatial"][0], r["adv"][0]) for r in stats], color="k", label="Pareto frontier (ours)")
+        if paper:
+            ppts = [(v[2][0], v[0][0]) for v in paper.values()]
+            ax.scatter(*zip(*ppts), marker="x", s=14, color="0.6", label="paper (Table 1)")
+        ax.set(xlabel=x_label, ylabel=y_label, title=title)
+        ax.legend(fontsize=7)
+    if cusp:  # zoom: the CuSP points with a margin
+        xs, ys = [r["spatial"][0] for r in cusp], [r["adv"][0] for r in cusp]
+        pad_x, pad_y = max(2.0, 0.15 * (max(xs) - min(xs))), max(2.0, 0.15 * (max(ys) - min(ys)))
+        axes[1].set(xlim=(min(xs) - pad_x, max(xs) + pad_x), ylim=(min(ys) - pad_y, max(ys) + pad_y))
+    for r in stats:
+        for key in ("adv", "spatial", "std"):
+            _rows(rows, key, f"{r['index']}: {r['label']}", "", r[key][0] / 100, r[key][1] / 100, r["seeds"])
+        rows.append(["pareto_optimal", f"{r['index']}: {r['label']}", "", str(r["pareto"]), "", r["seeds"]])
+    fig.suptitle(f"{model_title(panel)}: adversarial vs spatial accuracy of the training strategies "
+                 f"(red: CuSP){scale_line(plan)}", fontsize=9)  # fmt: skip
+    return fig, rows
+
+
 FIGURES = {
     "rotation_tradeoff": draw_tradeoff,
+    "spatial_tradeoff": draw_tradeoff,
     "adversarial_tradeoff": draw_tradeoff,
     "perturbation_distance": draw_perturbation_distance,
     "rotated_robustness": draw_rotated_robustness,
     "rotation_accuracy": draw_rotation_accuracy,
     "sample_size": draw_sample_size,
+    "pareto": draw_pareto,
 }
 
 
@@ -345,21 +478,53 @@ def principal_angles_table(plan: dict, evals: dict) -> tuple[list[str], list[lis
         angles = seed_values(model, "principal-angles", evals, lambda r: r["angles_deg"])
         n = len(angles)
         cells = [f"{m:.2f}" + (f" ± {sd:.2f}" if n > 1 else "") for m, sd in zip(angles.mean(0), angles.std(0))]
-        rows.append([_epsilon_label(model["group"]), *cells, str(n)])
+        rows.append([epsilon_label(model["group"]), *cells, str(n)])
     paper = PAPER_PRINCIPAL_ANGLES.get((panel["dataset"], panel["arch"]))
     if paper and (panel["dataset"], panel["arch"]) == (panel["paper_dataset"], panel["paper_arch"]):
         for eps, values in paper.items():
-            rows.append([f"paper {_epsilon_label(eps)}", *[f"{v:.2f}" for v in sorted(values)[:k]], ""])
+            rows.append([f"paper {epsilon_label(eps)}", *[f"{v:.2f}" for v in sorted(values)[:k]], ""])
     caption = (f"Principal angles (degrees, ascending) between the top-{k} right-singular subspaces of "
                f"{attack_label({'evaluation': 'robustness-pgd', 'settings': s})} perturbations "
-               f"at ε={_epsilon_label(s['epsilon'])} "
+               f"at ε={epsilon_label(s['epsilon'])} "
                f"and of (rotated by {s['rotation_deg']:g}°) − original differences, {model_title(panel)}, "
                f"{example['test_images']} test images, one row per PGD-training ε"
                f"{'; ' + panel['scale_note'] if panel['scale_note'] else ''}.")  # fmt: skip
     return header, rows, caption
 
 
-TABLES = {"principal_angles": principal_angles_table}
+def _pm(mean: float, std: float, seeds: int) -> str:
+    return f"{mean:.2f}" + (f" ± {std:.2f}" if seeds > 1 else "")
+
+
+def cusp_table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
+    """Paper 001 Table 1: adversarial (PGD), standard and spatial accuracy per training strategy,
+    mean ± std over seeds, whether the row is Pareto-optimal in (PGD, spatial) among the rows, and
+    the paper's numbers beside ours when the dataset and model are the paper's."""
+    panel, stats = cusp_rows_stats(plan, evals)
+    adv_label, spatial_label = _cusp_axes_labels(panel, evals)
+    paper = _paper_rows(panel, PAPER_CUSP_TABLE1)
+    header = ["#", "training method", adv_label, "standard accuracy (%)", spatial_label, "Pareto-optimal", "seeds"]
+    if paper:
+        header += ["paper adv (%)", "paper std (%)", "paper spatial (%)"]
+    header.append("recipe")
+    rows = []
+    for r in stats:
+        row = [str(r["index"]), r["label"], *(_pm(*r[k], r["seeds"]) for k in ("adv", "std", "spatial")),
+               "yes" if r["pareto"] else "no", str(r["seeds"])]  # fmt: skip
+        if paper:
+            row += [_pm(*v, 2) for v in paper[r["label"]]] if r["label"] in paper else ["", "", ""]
+        rows.append(row + [r["recipe"]])
+    test_images = first_evaluation(panel, evals, "clean")["test_images"]
+    test_images = first_evaluation(panel, evals, "clean")["test_images"]
+    attacked = first_evaluation(panel, evals, "robustness-pgd")["test_images"]
+    caption = (f"Training strategies of {model_title(panel)}: {adv_label.removesuffix(' (%)')} ({attacked} test "
+               f"images), standard accuracy and {spatial_label.removesuffix(' (%)')} ({test_images} test images); "
+               f"A → B: B trained from A's weights; CuSP steps θ and ε up at each learning-rate decay; mean ± std "
+               f"over seeds{'; ' + panel['scale_note'] if panel['scale_note'] else ''}.")  # fmt: skip
+    return header, rows, caption
+
+
+TABLES = {"principal_angles": principal_angles_table, "cusp": cusp_table}
 
 
 def _markdown(header, rows, caption) -> str:

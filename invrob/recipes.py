@@ -3,13 +3,24 @@
 A checkpoint lives at ``results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt``.  A recipe name
 is one or more tokens joined by ``-``, each saying what is special about the run:
 
-* ``rot{θ}``   natural training with random rotations uniform in [−θ°, θ°] (paper 000 §2.1)
-* ``pgd{ε}``   PGD adversarial training at ℓ∞ radius ε (paper 000 §2.2); ε is a decimal
-               (``pgd0.3``) or a multiple of 1/255 (``pgd8of255``); the attack's steps come
-               from the dataset's ``pgd`` settings
-* ``n{N}``     train on the first N images of the (seeded) training split only (Appendix E.3)
+* ``rot{θ}``    random rotations uniform in [−θ°, θ°] (Aug-R; paper 000 §2.1)
+* ``trans{i}``  random translations within ±i × image size on both axes (Aug-T; paper 001)
+* ``rt{i}``     rotations in ±i·180° and translations within ±i together (Aug-RT; paper 001)
+* ``pgd{ε}``    PGD adversarial training at ℓ∞ radius ε (paper 000 §2.2); ε is a decimal
+                (``pgd0.3``) or a multiple of 1/255 (``pgd8of255``); the attack's steps come
+                from the dataset's ``pgd`` settings
+* ``trades{ε}`` TRADES adversarial training (Zhang et al. 2019), β from ``datasets.*.trades``
+* ``n{N}``      train on the first N images of the (seeded) training split only (Appendix E.3)
+* ``cusp``      CuSP (paper 001, Alg. 1): ``rot`` and ``pgd``/``trades`` take lists
+                (``rot120_150_180``, ``pgd2of255_4of255_8of255``) and step to the next value at
+                each learning-rate decay, staying at the last one
+* ``sched{name}`` the training overrides of ``schedules: {name}:`` (epochs, lr, milestones, …)
 
-e.g. ``rot180-n3000``.  ``recipe_hparams`` adds the architecture's optimiser settings and the
+Stages: ``A-then-B`` trains B starting from the trained weights of A (same dataset, arch, seed);
+the ``train`` rule takes A's checkpoint as an input.  Examples: ``rot180-n3000``,
+``rot180-pgd8of255`` (PGD on rotated inputs), ``pgd8of255-then-rot180``,
+``rot180-then-cusp-rot120_150_180-pgd2of255_4of255_8of255-schedcusp``.  Aug-T and Aug-RT use
+no crop and no flip.  ``recipe_hparams`` adds the architecture's optimiser settings and the
 dataset's sizes and augmentation from the config.  The Snakemake rule passes the result as
 ``params``, so changing one hyperparameter in the config reruns exactly the checkpoints it
 affects.  To add a recipe family, add a token to ``TOKENS``.
@@ -58,14 +69,52 @@ def format_epsilon(value) -> str:
     return format_number(eps)
 
 
+def epsilon_label(eps) -> str:
+    """How titles and tables write a radius: 8/255 → '8/255', 0.3 → '0.3'."""
+    eps = parse_epsilon(eps)
+    k = eps * 255
+    return f"{round(k)}/255" if eps and abs(k - round(k)) < 1e-6 and eps < 0.1 else f"{eps:g}"
+
+
 NUMBER = r"\d+(?:\.\d+)?"
-TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], str]] = [
-    (re.compile(rf"rot(?P<theta>{NUMBER})"), lambda m: {"rotation": _number(m["theta"])},
-     "rot{θ}: random rotations uniform in [−θ°, θ°] (paper 000 §2.1)"),
-    (re.compile(rf"pgd(?P<eps>{NUMBER}(?:of255)?)"), lambda m: {"adversarial": {"eps": parse_epsilon(m["eps"])}},
+EPSILON = rf"{NUMBER}(?:of255)?"
+THEN = "-then-"
+
+
+def _values(text: str, parse=_number) -> float | int | list:
+    """'60' → 60; '30_60_180' → [30, 60, 180] (a curriculum, one value per learning-rate stage)."""
+    values = [parse(v) for v in text.split("_")]
+    return values[0] if len(values) == 1 else values
+
+
+def _adversarial(method: str):
+    return lambda m: {"adversarial": {"method": method, "eps": _values(m["eps"], parse_epsilon)}}
+
+
+def _rt(m: re.Match) -> dict:
+    i = _number(m["i"])
+    return {"rotation": _number(repr(round(180.0 * i, 6))), "translation": i, "no_crop_flip": True}
+
+
+# (pattern, settings it builds, the slots it fills (a slot may be set once per stage), doc)
+TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], tuple[str, ...], str]] = [
+    (re.compile(rf"rot(?P<v>{NUMBER}(?:_{NUMBER})*)"), lambda m: {"rotation": _values(m["v"])}, ("rotation",),
+     "rot{θ}: random rotations uniform in [−θ°, θ°] (Aug-R; paper 000 §2.1)"),
+    (re.compile(rf"trans(?P<i>{NUMBER})"), lambda m: {"translation": _number(m["i"]), "no_crop_flip": True},
+     ("translation",), "trans{i}: random translations within ±i × image size on both axes (Aug-T; paper 001)"),
+    (re.compile(rf"rt(?P<i>{NUMBER})"), _rt, ("rotation", "translation"),
+     "rt{i}: rotations in ±i·180° and translations within ±i × size together (Aug-RT; paper 001)"),
+    (re.compile(rf"pgd(?P<eps>{EPSILON}(?:_{EPSILON})*)"), _adversarial("pgd"), ("adversarial",),
      "pgd{ε}: PGD adversarial training at ℓ∞ radius ε, e.g. pgd0.3 or pgd8of255 (paper 000 §2.2)"),
-    (re.compile(r"n(?P<n>\d+)"), lambda m: {"train_subset": int(m["n"])},
+    (re.compile(rf"trades(?P<eps>{EPSILON}(?:_{EPSILON})*)"), _adversarial("trades"), ("adversarial",),
+     "trades{ε}: TRADES adversarial training at ℓ∞ radius ε (Zhang et al. 2019; paper 001 Fig 4)"),
+    (re.compile(r"n(?P<n>\d+)"), lambda m: {"train_subset": int(m["n"])}, ("train_subset",),
      "n{N}: train on N images only (paper 000 App. E.3)"),
+    (re.compile(r"cusp"), lambda m: {"curriculum": True}, ("curriculum",),
+     "cusp: step θ and ε up their lists (rot30_60_180, pgd2of255_4of255_8of255) at each learning-rate "
+     "decay (CuSP, paper 001 Alg. 1)"),
+    (re.compile(r"sched(?P<name>[a-z0-9_]+)"), lambda m: {"schedule": m["name"]}, ("schedule",),
+     "sched{name}: the training overrides under `schedules: {name}:` in the config"),
 ]  # fmt: skip
 
 
@@ -73,38 +122,85 @@ def rotation_recipe(theta: float) -> str:
     return f"rot{format_number(theta)}"
 
 
-def adversarial_recipe(eps) -> str:
-    return f"pgd{format_epsilon(eps)}"
+def translation_recipe(i: float) -> str:
+    return f"trans{format_number(i)}"
+
+
+def rotation_translation_recipe(i: float) -> str:
+    return f"rt{format_number(i)}"
+
+
+def adversarial_recipe(eps, method: str = "pgd") -> str:
+    return f"{method}{format_epsilon(eps)}"
 
 
 def with_train_size(recipe: str, n: int) -> str:
     return f"{recipe}-n{int(n)}"
 
 
-def parse_recipe(recipe: str) -> dict:
-    """The recipe-specific hyperparameters encoded in a recipe name."""
+def split_stages(recipe: str) -> tuple[str | None, str]:
+    """'A-then-B' → ('A', 'B'): B is trained starting from the weights of A (A may itself have stages)."""
+    head, sep, last = recipe.rpartition(THEN)
+    return (head, last) if sep else (None, recipe)
+
+
+def _parse_stage(stage: str, recipe: str) -> dict:
     hp: dict = {"rotation": 0}
-    seen = set()
-    for token in recipe.split("-") if recipe else [""]:
-        for i, (pattern, build, _) in enumerate(TOKENS):
+    filled: set[str] = set()
+    for token in stage.split("-") if stage else [""]:
+        for pattern, build, slots, _ in TOKENS:
             m = pattern.fullmatch(token)
             if m:
-                if i in seen:
+                if filled & set(slots):
                     raise RecipeError(f"recipe '{recipe}': token '{token}' repeats a setting")
-                seen.add(i)
+                filled |= set(slots)
                 hp.update(build(m))
                 break
         else:
-            known = "; ".join(doc for _, _, doc in TOKENS)
+            known = "; ".join(doc for *_, doc in TOKENS)
             raise RecipeError(f"unknown training recipe '{recipe}' (token '{token}'). Recipes are tokens joined "
-                              f"by '-'; known tokens: {known}")  # fmt: skip
-    if not 0 <= hp["rotation"] <= 180:
+                              f"by '-', stages by '-then-'; known tokens: {known}")  # fmt: skip
+    return hp
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def parse_recipe(recipe: str) -> dict:
+    """The recipe-specific hyperparameters encoded in a recipe name (of its last stage, plus ``init``:
+    the recipe whose trained weights it starts from, for ``A-then-B``)."""
+    init, stage = split_stages(recipe)
+    if init is not None:
+        parse_recipe(init)  # the earlier stages must be valid recipes too
+    hp = _parse_stage(stage, recipe)
+    rotations = _as_list(hp["rotation"])
+    epsilons = _as_list(hp["adversarial"]["eps"]) if "adversarial" in hp else []
+    if not all(0 <= t <= 180 for t in rotations):
         raise RecipeError(f"recipe '{recipe}': rotation range must be within [0, 180] degrees")
-    if "adversarial" in hp and not 0 <= hp["adversarial"]["eps"] <= 1:
-        raise RecipeError(f"recipe '{recipe}': the PGD radius must be within [0, 1] (pixel units)")
+    if not 0 <= hp.get("translation", 0) <= 1:
+        raise RecipeError(f"recipe '{recipe}': translation range must be within [0, 1] (fraction of the image size)")
+    if not all(0 <= e <= 1 for e in epsilons):
+        raise RecipeError(f"recipe '{recipe}': the adversarial radius must be within [0, 1] (pixel units)")
+    if (len(rotations) > 1 or len(epsilons) > 1) and not hp.get("curriculum"):
+        raise RecipeError(f"recipe '{recipe}': a list of values (θ1_θ2_…, ε1_ε2_…) is a curriculum; add the "
+                          f"token 'cusp'")  # fmt: skip
+    for values in (rotations, epsilons):
+        if values != sorted(values):
+            raise RecipeError(f"recipe '{recipe}': curriculum values must not decrease ({values})")
     if hp.get("train_subset") == 0:
         raise RecipeError(f"recipe '{recipe}': the training-set size must be at least 1")
+    if init is not None:
+        hp["init"] = init
     return hp
+
+
+def _schedule(config: dict, name: str, recipe: str) -> dict:
+    schedules = config.get("schedules") or {}
+    if name not in schedules:
+        raise RecipeError(f"recipe '{recipe}': no schedule '{name}' under 'schedules:' in the config "
+                          f"(configured: {sorted(schedules)})")  # fmt: skip
+    return dict(schedules[name])
 
 
 def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
@@ -121,6 +217,16 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     hp["crop_padding"] = augment.get("crop_padding", 0)
     hp["horizontal_flip"] = augment.get("horizontal_flip", False)
     specific = parse_recipe(recipe)
+    attack = dict(ds["pgd"])
+    if "schedule" in specific:
+        overrides = _schedule(config, specific["schedule"], recipe)
+        attack.update(overrides.pop("pgd", None) or {})
+        if overrides.get("train_subset") is not None:
+            hp["train_subset"] = overrides.pop("train_subset")
+        overrides.pop("train_subset", None)
+        hp.update(overrides)
+    if specific.pop("no_crop_flip", False):  # Aug-T / Aug-RT: no crop, no flip (paper 001 §4)
+        hp["crop_padding"], hp["horizontal_flip"] = 0, False
     n = specific.pop("train_subset", None)
     if n is not None:
         if hp["train_subset"] is not None and n > hp["train_subset"]:
@@ -128,6 +234,16 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
                               f"is {hp['train_subset']}")  # fmt: skip
         hp["train_subset"] = n
     if "adversarial" in specific:
-        specific["adversarial"] = {"method": "pgd", **specific["adversarial"], "random_start": True, **ds["pgd"]}
+        adv = {**specific["adversarial"], "random_start": True, **attack}
+        if adv["method"] == "trades":
+            adv["beta"] = float((ds.get("trades") or {}).get("beta", 6.0))
+        specific["adversarial"] = adv
+    if specific.get("curriculum"):
+        stages = len(hp.get("lr_milestones") or []) + 1
+        longest = max(len(_as_list(specific["rotation"])), len(_as_list(specific.get("adversarial", {}).get("eps", 0))))
+        if longest > stages:
+            raise RecipeError(f"recipe '{recipe}': the curriculum has {longest} steps but the learning-rate schedule "
+                              f"only {stages} stages (lr_milestones {hp.get('lr_milestones') or []}); add "
+                              f"milestones (e.g. with a `sched…` token) or shorten the lists")  # fmt: skip
     hp.update(specific)
     return hp

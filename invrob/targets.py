@@ -17,7 +17,17 @@ figures resolve to the same checkpoint, so no model is trained twice.
 
 from __future__ import annotations
 
-from .recipes import adversarial_recipe, parse_epsilon, rotation_recipe, with_train_size
+from .recipes import (
+    THEN,
+    adversarial_recipe,
+    epsilon_label,
+    format_epsilon,
+    parse_epsilon,
+    rotation_recipe,
+    rotation_translation_recipe,
+    translation_recipe,
+    with_train_size,
+)
 
 
 class PlanError(ValueError):
@@ -26,24 +36,43 @@ class PlanError(ValueError):
 
 FIGURE_KINDS = {
     "rotation_tradeoff": "robustness profile | rotation-invariance profile of the rotation sweep (paper 000 §2.1)",
-    "adversarial_tradeoff": "robustness profile | rotation-invariance profile of the PGD-training sweep (§2.2)",
+    "spatial_tradeoff": "robustness | invariance profile of the Aug-R, Aug-T or Aug-RT sweep (`transform`; paper 001)",
+    "adversarial_tradeoff": "robustness profile | invariance profiles (`invariance`) of the PGD- or TRADES-training "
+                            "sweep (`method`; paper 000 §2.2, paper 001 Figs 2-4)",
     "perturbation_distance": "accuracy with/without the attack on rotated/unrotated test | DeepFool distance (§3.1)",
     "rotated_robustness": "robustness profiles on test data rotated by the training range, or not (App. B)",
     "rotation_accuracy": "accuracy vs test rotation range, with or without training augmentation (App. E.1-E.2)",
     "sample_size": "accuracy vs training-set size, unrotated and ±180° (App. E.3)",
+    "pareto": "PGD accuracy vs spatial accuracy of the rows of a `cusp` table, Pareto frontier (paper 001 Fig 6)",
 }
 TABLE_KINDS = {
     "principal_angles": "principal angles between PGD and small-rotation perturbation subspaces (§3.2)",
+    "cusp": "adversarial / standard / spatial accuracy of training strategies, mean ± std (paper 001 Table 1)",
 }
-PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented")
+PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented",
+              "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds")  # fmt: skip
+# spatial families: training sweep key under `sweeps:`, recipe of one sweep value
+FAMILY_RECIPES = {"rotation": ("rotation", rotation_recipe), "translation": ("translation", translation_recipe),
+                  "rt": ("translation", rotation_translation_recipe)}  # fmt: skip
 
 
 def stand_in(config: dict, what: str, name: str) -> str:
     return (config.get("stand_ins") or {}).get(what, {}).get(name, name)
 
 
-def _panels(config: dict, section: str, name: str) -> list[dict]:
+def _entry(config: dict, section: str, name: str) -> dict:
+    """The config entry of a figure/table; a `pareto` figure takes the rows of the table it names."""
     entry = config[section][name]
+    if entry.get("kind") == "pareto":
+        table = entry.get("table")
+        if table not in (config.get("tables") or {}) or config["tables"][table].get("kind") != "cusp":
+            raise PlanError(f"{section}.{name}: 'table' must name a table of kind 'cusp' under 'tables:'")
+        entry = {**config["tables"][table], **{k: v for k, v in entry.items() if k != "table"}}
+    return entry
+
+
+def _panels(config: dict, section: str, name: str) -> list[dict]:
+    entry = _entry(config, section, name)
     defaults = {k: entry[k] for k in PANEL_KEYS if k in entry}
     panels = []
     for raw in entry.get("panels") or [{}]:
@@ -71,10 +100,11 @@ def evaluation_path(dataset: str, arch: str, recipe: str, seed: int | str, evalu
     return f"results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json"
 
 
-def _model(config: dict, dataset: str, arch: str, recipe: str, group, evaluations: list[str]) -> dict:
+def _model(config: dict, dataset: str, arch: str, recipe: str, group, evaluations: list[str],
+           seeds: list[int] | None = None) -> dict:  # fmt: skip
     return {"dataset": dataset, "arch": arch, "recipe": recipe, "group": group,
             "evals": {str(seed): {ev: evaluation_path(dataset, arch, recipe, seed, ev) for ev in evaluations}
-                      for seed in config["seeds"]}}  # fmt: skip
+                      for seed in (seeds or config["seeds"])}}  # fmt: skip
 
 
 def _robustness_eval(panel: dict, rotated: bool | None = None) -> str:
@@ -97,25 +127,68 @@ def _train_sizes(config: dict, dataset: str) -> list[tuple[int, str | None]]:
     return out
 
 
-def _adversarial_sweep(config: dict, dataset: str, arch: str, evaluations: list[str], where: str) -> list[dict]:
-    """One model per PGD-training radius of the dataset's sweep, grouped by that radius."""
+def _adversarial_sweep(config: dict, dataset: str, arch: str, evaluations: list[str], where: str,
+                       method: str = "pgd") -> list[dict]:  # fmt: skip
+    """One model per adversarial-training radius of the dataset's sweep, grouped by that radius
+    (ε = 0 is natural training whatever the method: the same checkpoint, ``pgd0``)."""
     epsilons = config["datasets"][dataset].get("adversarial_epsilons")
     if not epsilons:
-        raise PlanError(f"{where}: datasets.{dataset}.adversarial_epsilons (the PGD-training sweep) is not set")
-    return [_model(config, dataset, arch, adversarial_recipe(e), parse_epsilon(e), evaluations) for e in epsilons]
+        raise PlanError(f"{where}: datasets.{dataset}.adversarial_epsilons (the adversarial-training sweep) is not set")
+    return [_model(config, dataset, arch, adversarial_recipe(e, method if parse_epsilon(e) else "pgd"),
+                   parse_epsilon(e), evaluations) for e in epsilons]  # fmt: skip
+
+
+def _spatial_sweep(config: dict, panel: dict, evaluations: list[str], where: str) -> list[dict]:
+    """One model per training range of the family's sweep (0 = natural training, ``rot0``)."""
+    family = panel.get("transform", "rotation")
+    sweep_key, recipe = FAMILY_RECIPES[family]
+    values = config["sweeps"].get(sweep_key)
+    if not values:
+        raise PlanError(f"{where}: sweeps.{sweep_key} (the training ranges of {family}) is not set")
+    return [_model(config, panel["dataset"], panel["arch"], recipe(v) if v else rotation_recipe(0), float(v),
+                   evaluations) for v in values]  # fmt: skip
+
+
+def invariance_families(kind: str, panel: dict) -> list[str]:
+    """The invariance profiles a trade-off panel shows."""
+    if kind == "adversarial_tradeoff":
+        return list(panel.get("invariance") or ["rotation"])
+    return [panel.get("transform", "rotation")]
+
+
+def cusp_rows(panel: dict, where: str) -> list[tuple[str, str]]:
+    """(label, recipe) of every row of a `cusp` table: ``{eps}`` / ``{eps_list}`` in the config's rows
+    become the table's radius and curriculum radii, and every stage gets the table's schedule."""
+    rows = _require(panel, "rows", where)
+    eps = parse_epsilon(_require(panel, "epsilon", where))
+    eps_list = [parse_epsilon(e) for e in panel.get("curriculum_epsilons") or [eps]]
+    out = []
+    for row in rows:
+        recipe = row["recipe"].replace("{eps_list}", "_".join(format_epsilon(e) for e in eps_list))
+        recipe = recipe.replace("{eps}", format_epsilon(eps))
+        if panel.get("schedule"):
+            recipe = THEN.join(f"{stage}-sched{panel['schedule']}" for stage in recipe.split(THEN))
+        label = row["label"].replace("{eps_list}", "{" + ", ".join(epsilon_label(e) for e in eps_list) + "}")
+        out.append((label.replace("{eps}", epsilon_label(eps)), recipe))
+    return out
 
 
 def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]:
     """The models one panel needs, with the evaluation files it reads."""
     ds = panel["dataset"]
     thetas = config["sweeps"]["rotation"]
-    if kind in ("rotation_tradeoff", "adversarial_tradeoff", "perturbation_distance", "rotated_robustness"):
+    if kind in ("rotation_tradeoff", "spatial_tradeoff", "adversarial_tradeoff", "perturbation_distance",
+                "rotated_robustness"):  # fmt: skip
         _require(panel, "attack", where)
-    if kind in ("rotation_tradeoff", "adversarial_tradeoff"):
-        evals = ["clean", "invariance-rotation", _robustness_eval(panel, False)]
-        if kind == "rotation_tradeoff":
-            return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), evals) for t in thetas]
-        return _adversarial_sweep(config, ds, panel["arch"], evals, where)
+    if kind in ("rotation_tradeoff", "spatial_tradeoff", "adversarial_tradeoff"):
+        evals = ["clean", *(f"invariance-{f}" for f in invariance_families(kind, panel)), _robustness_eval(panel, False)]
+        if kind == "adversarial_tradeoff":
+            return _adversarial_sweep(config, ds, panel["arch"], evals, where, panel.get("method", "pgd"))
+        return _spatial_sweep(config, panel, evals, where)
+    if kind in ("cusp", "pareto"):
+        evals = ["clean", "robustness-pgd", "invariance-rotation"]
+        return [{**_model(config, ds, panel["arch"], recipe, i + 1, evals, panel.get("seeds")), "label": label}
+                for i, (label, recipe) in enumerate(cusp_rows(panel, where))]  # fmt: skip
     if kind == "perturbation_distance":
         _require(panel, "epsilon", where)
         evals = [_robustness_eval(panel, False), _robustness_eval(panel, True), "deepfool", "deepfool-rotated"]
@@ -154,6 +227,8 @@ def plan(config: dict, section: str, name: str) -> dict:
         raise PlanError(f"no {section[:-1]} '{name}' in the config's '{section}:' section")
     kind = config[section][name]["kind"]
     where = f"{section}.{name}"
+    if (kind in TABLE_KINDS) != (section == "tables"):
+        raise PlanError(f"{where}: kind '{kind}' belongs under '{'tables' if kind in TABLE_KINDS else 'figures'}:'")
     panels = _panels(config, section, name)
     for panel in panels:
         panel["models"] = panel_models(config, kind, panel, where)

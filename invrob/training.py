@@ -1,11 +1,14 @@
-"""Training loop: natural or PGD adversarial training with on-device augmentation.
+"""Training loop: natural, PGD or TRADES adversarial training with on-device augmentation.
 
 The training split lives as one uint8 tensor on the device; each batch is converted to floats
-and rotated there (one ``grid_sample`` for the batch), so there are no DataLoader workers and
+and transformed there (one ``grid_sample`` for the batch), so there are no DataLoader workers and
 no per-image Python.  Augmentation, in this order: random crop (zero padding) and horizontal
-flip where the dataset asks for them (CIFAR), then the recipe's random rotation.  Adversarial
-training (Madry et al.) replaces every training batch by its PGD adversarial examples, found
+flip where the dataset asks for them (CIFAR; not with Aug-T/RT), then the recipe's random
+rotation and translation.  Adversarial training (Madry et al.) replaces every training batch by
+its PGD adversarial examples; TRADES adds β·KL(f(x) ‖ f(x′)) to the natural loss.  Attacks run
 with the model in eval mode (batch-norm statistics are not updated by the attack's passes).
+CuSP (``curriculum``) changes θ and ε at each learning-rate decay (``epoch_settings``); an
+``A-then-B`` recipe starts from the weights of A's checkpoint.
 Randomness (initialisation, data order, augmentation angles, dropout)
 comes from the seed alone: on the CPU two runs with the same seed give identical weights.
 
@@ -25,11 +28,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import load_split, to_float
-from .io import atomic_torch_save
+from .io import atomic_torch_save, load_checkpoint
 from .metrics import clean_accuracy
 from .models import build_model
-from .attacks import LinfPGD
-from .transforms import random_crop_flip, random_rotation
+from .attacks import LinfPGD, TradesKL, trades_loss
+from .transforms import random_affine, random_crop_flip
 
 MONITOR_TEST_IMAGES = 1000
 
@@ -48,23 +51,62 @@ def make_scheduler(hp: dict, optimizer) -> torch.optim.lr_scheduler.LRScheduler:
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, hp.get("lr_milestones") or [], hp.get("lr_gamma", 0.1))
 
 
-def augment(x: torch.Tensor, hp: dict, generator: torch.Generator) -> torch.Tensor:
-    """The recipe's training augmentation of a float batch."""
+def curriculum_stage(epoch: int, milestones) -> int:
+    """The learning-rate stage of 0-based ``epoch``: how many decays (``lr_milestones``) came before it."""
+    return sum(1 for m in milestones or [] if m <= epoch)
+
+
+def _at_stage(value, stage: int):
+    return value[min(stage, len(value) - 1)] if isinstance(value, list) else value
+
+
+def epoch_settings(hp: dict, epoch: int) -> tuple[float, dict | None]:
+    """The rotation range and the adversarial spec in force during ``epoch`` (0-based).
+
+    Fixed recipes use the same values throughout; CuSP (``curriculum``) moves to the next value of
+    its θ and ε lists at every learning-rate decay and stays at the last value (paper 001, Alg. 1).
+    """
+    stage = curriculum_stage(epoch, hp.get("lr_milestones")) if hp.get("curriculum") else 0
+    adv = hp.get("adversarial")
+    if adv is not None:
+        adv = {**adv, "eps": _at_stage(adv["eps"], stage)}
+    return _at_stage(hp["rotation"], stage), adv
+
+
+def augment(x: torch.Tensor, hp: dict, generator: torch.Generator, rotation: float | None = None) -> torch.Tensor:
+    """The recipe's training augmentation of a float batch (``rotation`` overrides the recipe's range)."""
     if hp.get("crop_padding") or hp.get("horizontal_flip"):
         x = random_crop_flip(x, hp.get("crop_padding", 0), hp.get("horizontal_flip", False), generator)
-    return random_rotation(x, hp["rotation"], generator)
+    return random_affine(x, hp["rotation"] if rotation is None else rotation, hp.get("translation", 0), generator)
+
+
+def _attacker(model, spec: dict, generator: torch.Generator):
+    if spec["method"] == "trades":
+        return TradesKL(model, spec["eps"], spec["steps"], spec["step_size"], generator)
+    return LinfPGD(model, spec["eps"], spec["steps"], spec["step_size"], spec.get("random_start", True), generator)
 
 
 def adversarial_batch(model, x, y, spec: dict | None, generator: torch.Generator) -> torch.Tensor:
-    """PGD adversarial examples for training (``spec`` from ``recipes.recipe_hparams``); ε = 0 is a no-op."""
+    """The adversarial examples for training (``spec`` from ``recipes.recipe_hparams``), found with
+    the model in eval mode: PGD on the loss, or TRADES' KL adversary; ε = 0 is a no-op."""
     if not spec or spec["eps"] == 0:
         return x
     was_training = model.training
     model.eval()
-    attack = LinfPGD(model, spec["eps"], spec["steps"], spec["step_size"], spec.get("random_start", True), generator)
-    x_adv = attack.perturb(x, y)
+    x_adv = _attacker(model, spec, generator).perturb(x, y)
     model.train(was_training)
     return x_adv
+
+
+def training_loss(model, x, y, spec: dict | None, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, logits whose accuracy is reported) of one batch: cross-entropy on the batch (natural),
+    on its PGD examples (Madry et al.), or TRADES' CE(f(x)) + β·KL(f(x) ‖ f(x′))."""
+    x_adv = adversarial_batch(model, x, y, spec, generator)
+    if spec and spec.get("method") == "trades" and spec["eps"] > 0:
+        natural, adversarial = model(x), model(x_adv)  # two passes, as TRADES (batch-norm statistics)
+        return trades_loss(natural, adversarial, y, spec["beta"]), natural
+    logits = model(x_adv)
+    return F.cross_entropy(logits, y), logits
 
 
 def _rng_state(generator: torch.Generator) -> dict:
@@ -79,6 +121,17 @@ def _set_rng_state(generator: torch.Generator, state: dict) -> None:
     generator.set_state(state["generator"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _warm_start(model: torch.nn.Module, hp: dict, init_path, log) -> None:
+    if init_path is None:
+        raise ValueError(f"recipe '{hp['recipe']}' starts from '{hp['init']}': pass the checkpoint of that stage")
+    ckpt = load_checkpoint(init_path)
+    if (ckpt["arch"], ckpt["dataset"], ckpt["hparams"]["recipe"]) != (hp["arch"], hp["dataset"], hp["init"]):
+        raise ValueError(f"{init_path} holds {ckpt['arch']}/{ckpt['dataset']}/{ckpt['hparams']['recipe']}, but recipe "
+                         f"'{hp['recipe']}' starts from {hp['arch']}/{hp['dataset']}/{hp['init']}")  # fmt: skip
+    model.load_state_dict(ckpt["state_dict"])
+    log(f"starting from the weights of {init_path} (stage '{hp['init']}')")
 
 
 def _try_resume(state_path: Path, hp: dict, seed: int, log) -> dict | None:
@@ -98,8 +151,13 @@ def _try_resume(state_path: Path, hp: dict, seed: int, log) -> dict | None:
 def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str | Path, seed: int,
           device: torch.device | str = "cpu", log: Callable[[str], None] = print, progress_file=None,
           on_epoch_end: Callable[[int], None] | None = None,
-          prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None) -> dict:  # fmt: skip
-    """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``."""
+          prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
+          init_path: str | Path | None = None) -> dict:  # fmt: skip
+    """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``.
+
+    ``init_path``: the checkpoint of the previous stage of an ``A-then-B`` recipe; its weights are
+    the starting point (the optimiser and schedule start afresh).
+    """
     device = torch.device(device)
     out_path, state_path = Path(out_path), Path(state_path)
     train_set = load_split(data_dir, hp["dataset"], "train").subset(hp.get("train_subset")).to(device)
@@ -107,7 +165,10 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     monitor_set = load_split(data_dir, hp["dataset"], "test").subset(MONITOR_TEST_IMAGES).to(device)
 
     torch.manual_seed(seed)
-    model = build_model(hp["arch"], train_set.spec).to(device)
+    model = build_model(hp["arch"], train_set.spec)
+    if hp.get("init"):
+        _warm_start(model, hp, init_path, log)
+    model = model.to(device)
     if prepare_model is not None:  # device-specific layout (devices.apply_performance_options)
         model = prepare_model(model)
     optimizer = make_optimizer(hp, model.parameters())
@@ -126,10 +187,15 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
 
     n, bs = len(train_set), hp["batch_size"]
     adv = hp.get("adversarial")
-    adv_note = f", PGD-{adv['steps']} training at ε={adv['eps']:.4g}" if adv and adv["eps"] else ""
-    log(f"training {hp['arch']} on {n} {hp['dataset']} images, rotation ±{hp['rotation']}°{adv_note}, "
+    adv_note = f", {adv['method'].upper()}-{adv['steps']} training at ε={adv['eps']}" if adv and adv["eps"] else ""
+    shift_note = f", translation ±{hp['translation']}" if hp.get("translation") else ""
+    log(f"training {hp['arch']} on {n} {hp['dataset']} images, rotation ±{hp['rotation']}°{shift_note}{adv_note}, "
         f"{hp['epochs']} epochs, {hp['optimizer']} lr {hp['lr']}, batch {bs}, seed {seed}, device {device}")  # fmt: skip
     for epoch in range(start_epoch, hp["epochs"]):
+        rotation, adv = epoch_settings(hp, epoch)
+        if hp.get("curriculum"):
+            log(f"epoch {epoch + 1}: curriculum stage θ ±{rotation}°, ε {adv['eps'] if adv else 0:.4g}, "
+                f"lr {optimizer.param_groups[0]['lr']:.4g}")  # fmt: skip
         model.train()
         t0, total_loss, correct = time.perf_counter(), 0.0, 0
         order = torch.randperm(n, generator=generator, device=device)
@@ -138,9 +204,8 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
                           disable=progress_file is None):  # fmt: skip
             idx = order[start : start + bs]
             y = train_set.labels[idx]
-            x = adversarial_batch(model, augment(to_float(train_set.images[idx]), hp, generator), y, adv, generator)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            x = augment(to_float(train_set.images[idx]), hp, generator, rotation)
+            loss, logits = training_loss(model, x, y, adv, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -70,6 +70,25 @@ def random_rotation(
     return affine_transform(images, angles, mode=mode)
 
 
+def uniform_shifts(n: int, max_shift: float, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+    """``n×2`` shifts (x, y), each uniform in [−max_shift, max_shift] (fractions of the image size)."""
+    gen_device = generator.device if generator is not None else device
+    return ((2.0 * torch.rand(n, 2, generator=generator, device=gen_device) - 1.0) * max_shift).to(device)
+
+
+def random_affine(images: torch.Tensor, max_deg: float, max_shift: float = 0.0,
+                  generator: torch.Generator | None = None, mode: str = "nearest") -> torch.Tensor:  # fmt: skip
+    """Rotate every image by its own angle in [−max_deg, max_deg] and shift it by its own (dx, dy),
+    each uniform in [−max_shift, max_shift] × image size (Aug-R / Aug-T / Aug-RT of paper 001).
+    Nothing to do returns the input."""
+    if max_deg == 0 and max_shift == 0:
+        return images
+    b = images.shape[0]
+    angles = uniform_angles(b, max_deg, generator, images.device) if max_deg else None
+    shifts = uniform_shifts(b, max_shift, generator, images.device) if max_shift else None
+    return affine_transform(images, angles, shifts, mode=mode)
+
+
 def shift_pixels(images: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     """Shift image ``i`` by whole pixels (``dx[i]`` right, ``dy[i]`` down), zero fill: one gather per batch."""
     b, c, h, w = images.shape

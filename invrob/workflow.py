@@ -11,9 +11,10 @@ from pathlib import Path
 from .data import DATASETS
 from .evaluation import EVALUATIONS
 from .models import ARCH_TITLES
-from .recipes import RecipeError, parse_epsilon, recipe_hparams
+from .recipes import RecipeError, parse_epsilon, recipe_hparams, split_stages
 from .targets import (
     PlanError,
+    checkpoint_path,
     plan,
     plan_evaluations,
     plan_files,
@@ -78,10 +79,21 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
         raise ConfigError(str(exc)) from None
 
 
+def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
+    """The checkpoint an ``A-then-B`` recipe starts from (as a list: empty for one-stage recipes)."""
+    init, _ = split_stages(recipe)
+    return [] if init is None else [checkpoint_path(dataset, arch, init, seed)]
+
+
 def _attacked_subset(config: dict, dataset: str) -> int | None:
     """The test images that attacks run on: the first ``robustness_test_subset`` of the test subset."""
     subset, test = config["evaluation"].get("robustness_test_subset"), config["datasets"][dataset].get("test_subset")
     return subset if subset is not None and (test is None or subset < test) else test
+
+
+def robustness_epsilons(config: dict, dataset: str) -> list[float]:
+    """The ε grid of the dataset's robustness profiles (``datasets.*.epsilons``, else ``evaluation.epsilons``)."""
+    return [parse_epsilon(e) for e in config["datasets"][dataset].get("epsilons") or config["evaluation"]["epsilons"]]
 
 
 def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
@@ -92,14 +104,16 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     name, rotated = evaluation.removesuffix("-rotated"), evaluation.endswith("-rotated")
     if evaluation not in EVALUATIONS:
         raise ConfigError(f"unknown evaluation '{evaluation}'; known: {sorted(EVALUATIONS)}")
-    if rotated or name in ("invariance-rotation", "principal-angles"):
+    if rotated or name.startswith("invariance-") or name == "principal-angles":
         settings["interpolation"] = ev.get("interpolation", "nearest")
     if name == "invariance-rotation":
         settings["thetas"] = list(ev["rotation_thetas"])
+    elif name in ("invariance-translation", "invariance-rt"):
+        settings["ranges"] = list(ev["translation_ranges"])
     elif name.startswith("robustness-"):
         attack = name.removeprefix("robustness-")
         attack_settings = {"random_start": True, **ds["pgd"]} if attack == "pgd" else {}
-        settings.update(test_subset=_attacked_subset(config, dataset), epsilons=list(ev["epsilons"]),
+        settings.update(test_subset=_attacked_subset(config, dataset), epsilons=robustness_epsilons(config, dataset),
                         backend=ev.get("attack_backend", "native"), attack=attack_settings)  # fmt: skip
     elif name == "deepfool":
         deepfool = {"overshoot": 0.02, "max_iter": 50, **(ev.get("deepfool") or {})}
@@ -139,12 +153,13 @@ def check_config(config: dict) -> None:
         if arch not in ARCH_TITLES:
             raise ConfigError(f"training.{arch}: unknown architecture; known: {sorted(ARCH_TITLES)}")
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
-    epsilons = {round(float(e), 9) for e in config["evaluation"]["epsilons"]}
     for section in ("figures", "tables"):
         for name, entry in (config.get(section) or {}).items():
             where = f"{section}.{name}"
             p = figure_plan(config, name, section)
             for panel in p["panels"]:
+                known = panel["dataset"] in config["datasets"]
+                epsilons = {round(e, 9) for e in robustness_epsilons(config, panel["dataset"])} if known else set()
                 _check_panel(config, where, p["kind"], panel, thetas, epsilons)
             for dataset, arch, recipe in sorted(plan_models(p)):
                 train_params(config, dataset, arch, recipe)
@@ -164,9 +179,12 @@ def _check_panel(config: dict, where: str, kind: str, panel: dict, thetas: set, 
     attack = panel.get("attack")
     if attack is not None and attack not in config["evaluation"].get("attacks", ["pgd", "fgsm"]):
         raise ConfigError(f"{where}: attack '{attack}' is not listed in evaluation.attacks")
-    if kind == "perturbation_distance" and round(float(parse_epsilon(panel["epsilon"])), 9) not in epsilons:
-        raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the grid evaluation.epsilons; add it there")
+    if kind in ("perturbation_distance", "cusp", "pareto") and round(parse_epsilon(panel["epsilon"]), 9) not in epsilons:
+        raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the robustness grid of {ds} "
+                          f"(datasets.{ds}.epsilons or evaluation.epsilons); add it there")  # fmt: skip
     needed = set()
+    if kind in ("cusp", "pareto"):
+        needed = {float(panel.get("rotation", 180))}
     if kind == "rotation_accuracy" and panel.get("augmented"):
         needed = {float(t) for t in config["sweeps"]["rotation"]}
     if kind == "sample_size":

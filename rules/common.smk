@@ -9,6 +9,7 @@ from invrob.workflow import (
     figure_evaluations,
     figure_plan,
     train_params,
+    warm_start_input,
 )
 
 check_config(config)

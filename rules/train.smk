@@ -2,6 +2,8 @@ rule train:
     input:
         train="data/{dataset}/train.pt",
         test="data/{dataset}/test.pt",
+        # `A-then-B` recipes start from the checkpoint of stage A (same dataset, arch and seed)
+        init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
     output:
         model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
     params:

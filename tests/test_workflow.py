@@ -45,7 +45,7 @@ def test_recipe_names_round_trip():
     assert parse_recipe("rot22.5") == {"rotation": 22.5}
     assert adversarial_recipe(0.3) == "pgd0.3" and adversarial_recipe("8/255") == "pgd8of255"
     assert adversarial_recipe(0) == "pgd0" and format_epsilon(2 / 255) == "2of255"
-    assert parse_recipe("pgd8of255") == {"rotation": 0, "adversarial": {"eps": 8 / 255}}
+    assert parse_recipe("pgd8of255") == {"rotation": 0, "adversarial": {"method": "pgd", "eps": 8 / 255}}
     assert parse_epsilon("8/255") == parse_epsilon("8of255") == 8 / 255 and parse_epsilon(0.3) == 0.3
     assert parse_recipe("rot180-n3000") == {"rotation": 180, "train_subset": 3000}
 
