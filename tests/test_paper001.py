@@ -71,7 +71,7 @@ def test_cusp_recipes_parse_and_check_their_lists():
 def test_schedule_token_overrides_the_training_settings():
     config = load_config("quick.yaml")
     hp = recipe_hparams(config, "fashion_mnist", "stdcnn", "cusp-rot120_150_180-pgd0.025_0.05_0.1-schedcusp")
-    assert (hp["epochs"], hp["lr_milestones"], hp["train_subset"]) == (4, [1, 2, 3], 4000)
+    assert (hp["epochs"], hp["lr_milestones"], hp["train_subset"]) == (6, [3, 4, 5], 4000)
     assert hp["adversarial"]["steps"] == 5 and hp["adversarial"]["method"] == "pgd"
     paper = recipe_hparams(load_config(), "cifar10", "vgg16", "rot180-then-pgd8of255-schedcusp")
     assert (paper["epochs"], paper["lr"], paper["lr_milestones"], paper["init"]) == (120, 0.1, [75, 90, 100], "rot180")

@@ -96,15 +96,18 @@ def test_paper_config_plans_the_rotation_sweep_for_fig1():
 
 
 PAPER_000_FIGURES = [f"fig{i}" for i in range(1, 32) if i != 7]  # Fig 7 is a schematic drawing
+# paper 001: Figs 1-4 and 6 (Fig 5 is paper 000's DeepFool distance, figs 8-11), App. I (Tiny ImageNet)
+PAPER_001_FIGURES = ["p001_fig1", "p001_fig2", "p001_fig3", "p001_fig4", "p001_fig6", "p001_tiny_spatial",
+                     "p001_tiny_adversarial"]  # fmt: skip
 
 
-def test_paper_config_has_every_figure_and_table_of_paper_000():
+def test_paper_config_has_every_figure_and_table_of_papers_000_and_001():
     config = load_config()
-    assert sorted(config["figures"]) == sorted(PAPER_000_FIGURES)
+    assert sorted(config["figures"]) == sorted(PAPER_000_FIGURES + PAPER_001_FIGURES)
     targets = all_targets(config)
-    for name in PAPER_000_FIGURES:
+    for name in PAPER_000_FIGURES + PAPER_001_FIGURES:
         assert f"figures/{name}.pdf" in targets and f"figures/{name}.csv" in targets
-    for name in ("table1", "table2"):
+    for name in ("table1", "table2", "cusp_table1"):
         assert all(f"tables/{name}.{ext}" in targets for ext in ("csv", "md", "tex"))
     check_config(config)
 
@@ -143,7 +146,8 @@ def test_quick_scale_stand_ins_reuse_checkpoints_across_figures():
     for section in ("figures", "tables"):
         for name in quick[section]:
             models |= plan_models(figure_plan(quick, name, section))
-    assert {d for d, _, _ in models} == {"fashion_mnist"} and len(models) == 30
+    # 30 models for paper 000, 15 for paper 001's figures, 15 for Table 1 (whose runs use their own schedule)
+    assert {d for d, _, _ in models} == {"fashion_mnist"} and len(models) == 60
 
 
 def test_quick_config_says_its_scale():
@@ -160,13 +164,19 @@ def _without(config, arch):
     "edit,message",
     [
         (lambda c: _without(c, "gcnn"), "figures.fig3: architecture 'gcnn' has no settings under 'training:'"),
-        (lambda c: c["figures"]["fig8"].update(epsilon=0.33), "figures.fig8: epsilon 0.33 is not on the grid"),
+        (lambda c: c["figures"]["fig8"].update(epsilon=0.33), "figures.fig8: epsilon 0.33 is not on the robustness grid"),
         (lambda c: c["evaluation"].update(rotation_thetas=[0, 90]), "not in evaluation.rotation_thetas"),
         (lambda c: c["datasets"]["mnist"].pop("adversarial_epsilons"), "datasets.mnist.adversarial_epsilons"),
         (lambda c: c["datasets"]["cifar10"].pop("principal_angles"), "datasets.cifar10.principal_angles"),
         (lambda c: c["evaluation"].update(attacks=["pgd"]), "attack 'fgsm' is not listed in evaluation.attacks"),
         (lambda c: c["stand_ins"]["datasets"].update(cifar10="svhn"), "dataset 'svhn' is not configured"),
         (lambda c: c["figures"]["fig5"].pop("attack"), "figures.fig5: this kind needs 'attack'"),
+        (lambda c: c["tables"]["cusp_table1"].update(epsilon="3/255"), "epsilon 3/255 is not on the robustness grid of cifar10"),
+        (lambda c: c["figures"]["p001_fig6"].update(table="table1"), "must name a table of kind 'cusp'"),
+        (lambda c: c["schedules"].pop("cusp"), "no schedule 'cusp' under 'schedules:'"),
+        (lambda c: c["sweeps"].pop("translation"), "sweeps.translation"),
+        (lambda c: c["tables"]["cusp_table1"]["rows"].append({"label": "x", "recipe": "cusp-rot30_60_90_120_180"}),
+         "the curriculum has 5 steps but the learning-rate schedule only 4 stages"),
     ],
 )
 def test_semantic_config_errors_name_the_key(edit, message):
@@ -184,11 +194,17 @@ def test_dry_run_of_fig1_at_paper_scale_plans_seven_trainings(workflow_copy):
     assert job_counts(out) == {"prepare_dataset": 1, "train": 7, "evaluate": 21, "figure": 1}
 
 
-def test_dry_run_of_paper_000_plans_every_figure_and_table(workflow_copy):
+def test_dry_run_at_paper_scale_plans_every_figure_and_table(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "all").stdout
     counts = job_counts(out)
-    assert counts["figure"] == 30 and counts["table"] == 2 and counts["prepare_dataset"] == 3
-    assert counts["train"] == 147  # each model once, however many figures read it
+    assert counts["figure"] == 37 and counts["table"] == 3 and counts["prepare_dataset"] == 5
+    assert counts["train"] == 245  # each model once, however many figures read it
+
+
+def test_dry_run_of_table1_plans_the_papers_vgg16_runs(workflow_copy):
+    out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "tables/cusp_table1.md").stdout
+    assert job_counts(out) == {"prepare_dataset": 1, "train": 45, "evaluate": 135, "table": 1}  # 15 rows × 3 seeds
+    assert "recipe=rot180-schedcusp-then-cusp-rot120_150_180-pgd2of255_4of255_8of255-schedcusp, seed=2" in out
 
 
 @pytest.mark.parametrize(
