@@ -11,7 +11,9 @@ exactly what it shows.
 Evaluations: ``clean``; ``invariance-rotation`` (rate of invariance and accuracy per test range
 ±θ); ``invariance-translation`` / ``invariance-rt`` (the same per range i: shifts within ±i × size,
 or rotations within ±i·180° with shifts within ±i; paper 001); ``robustness-{pgd,fgsm}[-rotated]`` (accuracy and 1 − fooling rate per ε); ``deepfool[-rotated]``
-(average ℓ2 perturbation distance, paper 000 §3.1); ``principal-angles`` (§3.2).
+(average ℓ2 perturbation distance, paper 000 §3.1); ``principal-angles`` (§3.2); ``spatial-{grid775,
+grid135,grid775-10,rot30,rot10,worst-of-k,spgd}`` (worst-case spatial accuracy, papers 003/004;
+see ``invrob.spatial``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from .metrics import (
     rotation_invariance_profile,
 )
 from .models import build_model
+from .spatial import SPATIAL_ATTACKS, spatial_attack_accuracy
 
 
 def _clean(model, data, settings, log, training) -> dict:
@@ -103,6 +106,18 @@ def _principal_angles(model, data, settings, log, training) -> dict:
     return out
 
 
+def _spatial_attack(attack: str):
+    def evaluate(model, data, settings, log, training) -> dict:
+        gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
+        out = spatial_attack_accuracy(model, data, attack, settings, gen)
+        log(f"spatial attack {attack}: accuracy {out['accuracy']:.4f} (clean {out['clean_accuracy']:.4f}), "
+            f"attack success rate {out['attack_success_rate']:.4f}; bilinear interpolation, zero padding")  # fmt: skip
+        return out
+
+    return evaluate
+
+
+
 EVALUATIONS: dict[str, Callable] = {
     "clean": _clean,
     "invariance-rotation": _rotation_invariance,
@@ -115,6 +130,7 @@ EVALUATIONS: dict[str, Callable] = {
     "deepfool": _deepfool(rotated=False),
     "deepfool-rotated": _deepfool(rotated=True),
     "principal-angles": _principal_angles,
+    **{f"spatial-{attack}": _spatial_attack(attack) for attack in SPATIAL_ATTACKS},
 }
 
 

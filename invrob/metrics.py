@@ -21,7 +21,7 @@ def _batches(n: int, batch_size: int) -> Iterable[slice]:
         yield slice(start, min(start + batch_size, n))
 
 
-def _float_batches(images: torch.Tensor, batch_size: int, transform=None) -> Iterable[tuple[slice, torch.Tensor]]:
+def float_batches(images: torch.Tensor, batch_size: int, transform=None) -> Iterable[tuple[slice, torch.Tensor]]:
     """(slice, [0, 1] float batch) pairs; ``transform(x, batch_slice)`` is applied to each batch first."""
     for sl in _batches(len(images), batch_size):
         x = to_float(images[sl])
@@ -32,7 +32,7 @@ def _float_batches(images: torch.Tensor, batch_size: int, transform=None) -> Ite
 def predict(model, images: torch.Tensor, batch_size: int = 500,
             transform: Callable[[torch.Tensor, slice], torch.Tensor] | None = None) -> torch.Tensor:  # fmt: skip
     """Predicted labels; ``transform(x, batch_slice)`` is applied to each float batch first."""
-    return torch.cat([model(x).argmax(1) for _, x in _float_batches(images, batch_size, transform)])
+    return torch.cat([model(x).argmax(1) for _, x in float_batches(images, batch_size, transform)])
 
 
 def fraction_equal(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -116,7 +116,7 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
         else:
             attacker = make_attack(attack, model, eps, settings, backend)
             preds = []
-            for sl, x in _float_batches(data.images, batch_size, transform):
+            for sl, x in float_batches(data.images, batch_size, transform):
                 x_adv = attacker.perturb(x, data.labels[sl])
                 with torch.no_grad():
                     preds.append(model(x_adv).argmax(1))
@@ -140,7 +140,7 @@ def deepfool_distances(model, data: TensorDataset, batch_size: int = 500, oversh
     """
     attack = DeepFool(model, overshoot, max_iter)
     norms, converged = [], []
-    for _, x in _float_batches(data.images, batch_size, transform):
+    for _, x in float_batches(data.images, batch_size, transform):
         x_adv = attack.perturb(x)
         norms.append((x_adv - x).flatten(1).norm(dim=1))
         converged.append(attack.converged)
@@ -173,7 +173,7 @@ def perturbation_subspace_angles(model, data: TensorDataset, eps: float, attack_
     small-rotation differences (rotate every test image by ``rotation_deg``, subtract the original)."""
     attacker = make_attack("pgd", model, eps, attack_settings, backend)
     adversarial, rotational = [], []
-    for sl, x in _float_batches(data.images, batch_size):
+    for sl, x in float_batches(data.images, batch_size):
         adversarial.append((attacker.perturb(x, data.labels[sl]) - x).flatten(1).cpu())
         rotational.append((affine_transform(x, float(rotation_deg), mode=mode) - x).flatten(1).cpu())
     adversarial, rotational = torch.cat(adversarial), torch.cat(rotational)

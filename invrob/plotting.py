@@ -23,7 +23,7 @@ import seaborn as sns  # noqa: E402
 from .data import get_spec  # noqa: E402
 from .io import read_json  # noqa: E402
 from .models import ARCH_TITLES  # noqa: E402
-from .recipes import epsilon_label, parse_epsilon  # noqa: E402
+from .recipes import epsilon_label, parse_epsilon, split_stages  # noqa: E402
 from .targets import invariance_families, plan_files  # noqa: E402
 
 METRIC_LABELS = {"accuracy": "accuracy", "one_minus_fooling_rate": "1 − fooling rate"}
@@ -396,6 +396,11 @@ def _frontier(ax, pts: list[tuple[float, float]], **kw) -> None:
     ax.plot([p[0] for p in front], [p[1] for p in front], ls="--", lw=1, **kw)
 
 
+def is_cusp(recipe: str) -> bool:
+    """Whether the last stage of a recipe trains with CuSP (its `cusp` token; not `schedcusp`)."""
+    return "cusp" in split_stages(recipe)[1].split("-")
+
+
 def draw_pareto(plan: dict, evals: dict):
     """Paper 001 Fig 6: PGD accuracy vs spatial accuracy of every row of a cusp table (row numbers as
     labels), the Pareto frontier of the rows, and a zoom on the CuSP rows."""
@@ -404,11 +409,11 @@ def draw_pareto(plan: dict, evals: dict):
     paper = _paper_rows(panel, PAPER_CUSP_TABLE1)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     rows: list = []
-    cusp = [r for r in stats if "cusp" in r["recipe"]]
+    cusp = [r for r in stats if is_cusp(r["recipe"])]
     for ax, subset, title in ((axes[0], stats, "all strategies"), (axes[1], cusp or stats, "CuSP variants")):
         pts = [(r["spatial"][0], r["adv"][0]) for r in subset]
         for r, (x, y) in zip(subset, pts):
-            color = "tab:red" if "cusp" in r["recipe"] else "tab:blue"
+            color = "tab:red" if is_cusp(r["recipe"]) else "tab:blue"
             ax.errorbar(x, y, xerr=r["spatial"][1], yerr=r["adv"][1], fmt="o", ms=4, color=color, capsize=2)
             ax.annotate(str(r["index"]), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         _frontier(ax, [(r["spatial"][0], r["adv"][0]) for r in stats], color="k", label="Pareto frontier (ours)")
@@ -524,7 +529,41 @@ def cusp_table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str
     return header, rows, caption
 
 
-TABLES = {"principal_angles": principal_angles_table, "cusp": cusp_table}
+SPATIAL_ATTACK_LABELS = {
+    "grid775": "grid775 (±3 px × 5, ±30° × 31)", "grid135": "grid135 (±3 px × 3, ±30° × 15)",
+    "grid775-10": "grid775, 10° (±3 px × 5, ±10° × 31)", "rot30": "rot30 (±30° × 31)", "rot10": "rot10 (±10° × 31)",
+    "worst-of-k": "worst-of-k random (±3 px, ±30°)", "spgd": "S-PGD (±3 px, ±30°)",
+}  # fmt: skip
+
+
+def spatial_attacks_table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
+    """Papers 003/004: accuracy (%) of each model (column) under each worst-case spatial attack
+    (row): an image counts only if every transform the attack tries is classified correctly."""
+    panel = plan["panels"][0]
+    models = panel["models"]
+    attacks = [ev.removeprefix("spatial-") for ev in next(iter(models[0]["evals"].values()))]
+    header = ["attack", *(f"{m['label']} [{ARCH_TITLES.get(m['arch'], m['arch'])}, {m['recipe']}]" for m in models)]
+    clean = [100 * seed_values(m, f"spatial-{attacks[0]}", evals, lambda r: r["clean_accuracy"]) for m in models]
+    rows = [["standard (no attack)", *(_pm(v.mean(), v.std(), len(v)) for v in clean)]]
+    for attack in attacks:
+        cells = []
+        for m in models:
+            v = 100 * seed_values(m, f"spatial-{attack}", evals, lambda r: r["accuracy"])
+            cells.append(_pm(v.mean(), v.std(), len(v)))
+        label = SPATIAL_ATTACK_LABELS.get(attack, attack)
+        if attack == "worst-of-k":
+            label = label.replace("-k", f"-{first_evaluation(panel, evals, 'spatial-worst-of-k')['settings']['k']}")
+        rows.append([label, *cells])
+    example = first_evaluation(panel, evals, f"spatial-{attacks[0]}")
+    caption = (f"Accuracy (%) under worst-case spatial attacks on {dataset_title(panel)} "
+               f"({example['test_images']} test images): an image counts only if it and every transform of the "
+               f"attack are classified correctly; rotations about the centre then translations, zero padding, "
+               f"bilinear interpolation; mean ± std over seeds"
+               f"{'; ' + panel['scale_note'] if panel['scale_note'] else ''}.")  # fmt: skip
+    return header, rows, caption
+
+
+TABLES = {"principal_angles": principal_angles_table, "cusp": cusp_table, "spatial_attacks": spatial_attacks_table}
 
 
 def _markdown(header, rows, caption) -> str:

@@ -48,9 +48,11 @@ FIGURE_KINDS = {
 TABLE_KINDS = {
     "principal_angles": "principal angles between PGD and small-rotation perturbation subspaces (§3.2)",
     "cusp": "adversarial / standard / spatial accuracy of training strategies, mean ± std (paper 001 Table 1)",
+    "spatial_attacks": "accuracy under worst-case spatial attacks (grids, worst-of-k, S-PGD) per model (papers 003/004)",
 }
 PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented",
-              "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds")  # fmt: skip
+              "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds", "columns",
+              "spatial")  # fmt: skip
 # spatial families: training sweep key under `sweeps:`, recipe of one sweep value
 FAMILY_RECIPES = {"rotation": ("rotation", rotation_recipe), "translation": ("translation", translation_recipe),
                   "rt": ("translation", rotation_translation_recipe)}  # fmt: skip
@@ -80,7 +82,8 @@ def _panels(config: dict, section: str, name: str) -> list[dict]:
         if "dataset" not in p:
             raise PlanError(f"{section}.{name}: every panel needs a 'dataset' (at the top level or in the panel)")
         p["paper_dataset"], p["dataset"] = p["dataset"], stand_in(config, "datasets", p["dataset"])
-        archs = p.get("archs") or ([p["arch"]] if "arch" in p else [])
+        archs = (p.get("archs") or ([p["arch"]] if "arch" in p else [])
+                 or list(dict.fromkeys(c["arch"] for c in p.get("columns") or [])))  # fmt: skip
         if not archs:
             raise PlanError(f"{section}.{name}: every panel needs 'arch' or 'archs'")
         p["paper_archs"] = list(archs)
@@ -216,6 +219,14 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                     recipe = rotation_recipe(theta) if suffix is None else with_train_size(rotation_recipe(theta), n)
                     models.append(_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]))
         return models
+    if kind == "spatial_attacks":
+        from .spatial import SPATIAL_ATTACKS
+
+        attacks = panel.get("spatial") or list(SPATIAL_ATTACKS)
+        evals = [f"spatial-{a}" for a in attacks]  # each records the clean accuracy of its own images
+        return [{**_model(config, ds, stand_in(config, "archs", c["arch"]), c["recipe"], i + 1, evals,
+                          panel.get("seeds")), "label": c["label"], "paper_arch": c["arch"]}
+                for i, c in enumerate(_require(panel, "columns", where))]  # fmt: skip
     if kind == "principal_angles":
         return _adversarial_sweep(config, ds, panel["arch"], ["principal-angles"], where)
     raise PlanError(f"{where}: unknown kind '{kind}'; known: {sorted({**FIGURE_KINDS, **TABLE_KINDS})}")

@@ -33,20 +33,18 @@ def affine_transform(
     angles = torch.as_tensor(angles_deg, dtype=torch.float32, device=dev).expand(b)
     rad = angles * (math.pi / 180.0)
     cos, sin = torch.cos(rad), torch.sin(rad)
-    theta = torch.zeros(b, 2, 3, device=dev, dtype=torch.float32)
     # affine_grid maps output coordinates to input coordinates in normalised [-1, 1] units, y down.
     # Sampling at R(-α) of the output position rotates the content counter-clockwise by α on screen;
-    # the h/w factors keep the rotation rigid on non-square images.
-    theta[:, 0, 0] = cos
-    theta[:, 0, 1] = -sin * h / w
-    theta[:, 1, 0] = sin * w / h
-    theta[:, 1, 1] = cos
+    # the h/w factors keep the rotation rigid on non-square images.  Built without in-place writes,
+    # so gradients flow to the angles and shifts (S-PGD).
+    a, b_, c, d = cos, -sin * h / w, sin * w / h, cos
+    tx = ty = torch.zeros_like(cos)
     if shifts is not None:
         shifts = torch.as_tensor(shifts, dtype=torch.float32, device=dev).expand(b, 2)
         # content moves by +shift: sample at (position - 2·shift) in normalised units, after rotation
         t = -2.0 * shifts
-        theta[:, 0, 2] = theta[:, 0, 0] * t[:, 0] + theta[:, 0, 1] * t[:, 1]
-        theta[:, 1, 2] = theta[:, 1, 0] * t[:, 0] + theta[:, 1, 1] * t[:, 1]
+        tx, ty = a * t[:, 0] + b_ * t[:, 1], c * t[:, 0] + d * t[:, 1]
+    theta = torch.stack([torch.stack([a, b_, tx], 1), torch.stack([c, d, ty], 1)], 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     if images.dtype != torch.float32:
         images = images.float()

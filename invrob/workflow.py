@@ -118,6 +118,10 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     elif name == "deepfool":
         deepfool = {"overshoot": 0.02, "max_iter": 50, **(ev.get("deepfool") or {})}
         settings.update(test_subset=_attacked_subset(config, dataset), **deepfool)
+    elif name.startswith("spatial-"):
+        spatial = {"max_deg": 30.0, "max_px": 3.0, "k": 10, "transform_batch": 2048,
+                   "spgd": {"steps": 10, "step_deg": 5.0, "step_px": 0.5}, **(ev.get("spatial") or {})}  # fmt: skip
+        settings.update(test_subset=_attacked_subset(config, dataset), **spatial)
     elif name == "principal-angles":
         if not ds.get("principal_angles"):
             raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")

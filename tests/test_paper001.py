@@ -202,6 +202,13 @@ def test_table1_plans_the_papers_fifteen_runs():
     assert [m["recipe"] for m in fig6["panels"][0]["models"]] == recipes
 
 
+def test_cusp_rows_are_told_apart_by_their_last_stage():
+    from invrob.plotting import is_cusp
+
+    assert is_cusp("rot180-schedcusp-then-cusp-rot120_150_180-pgd8of255-schedcusp")
+    assert not is_cusp("pgd8of255-schedcusp-then-rot180-schedcusp") and not is_cusp("rot0")
+
+
 def test_pareto_frontier_by_hand():
     points = [(1, 5), (2, 4), (2, 2), (0, 0), (3, 1), (2, 4)]
     assert pareto_optimal(points) == [True, True, False, False, True, True]

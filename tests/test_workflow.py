@@ -107,7 +107,7 @@ def test_paper_config_has_every_figure_and_table_of_papers_000_and_001():
     targets = all_targets(config)
     for name in PAPER_000_FIGURES + PAPER_001_FIGURES:
         assert f"figures/{name}.pdf" in targets and f"figures/{name}.csv" in targets
-    for name in ("table1", "table2", "cusp_table1"):
+    for name in ("table1", "table2", "cusp_table1", "spatial_attacks_mnist"):
         assert all(f"tables/{name}.{ext}" in targets for ext in ("csv", "md", "tex"))
     check_config(config)
 
@@ -197,7 +197,7 @@ def test_dry_run_of_fig1_at_paper_scale_plans_seven_trainings(workflow_copy):
 def test_dry_run_at_paper_scale_plans_every_figure_and_table(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "all").stdout
     counts = job_counts(out)
-    assert counts["figure"] == 37 and counts["table"] == 3 and counts["prepare_dataset"] == 5
+    assert counts["figure"] == 37 and counts["table"] == 4 and counts["prepare_dataset"] == 5
     assert counts["train"] == 245  # each model once, however many figures read it
 
 
@@ -282,13 +282,15 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     # changing one hyperparameter of one architecture reruns only those checkpoints and what reads them
     (workflow_copy / "lr.yaml").write_text(yaml.safe_dump({"training": {"gcnn": {"lr": 0.02}}}))
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny, "lr.yaml").stdout
-    plans = [figure_plan(config, name) for name in config["figures"]]
-    gcnn_models = {m for p in plans for m in plan_models(p) if m[1] == "gcnn"}
-    gcnn_evals = {f for p in plans for f in figure_evaluations(config, p["name"]) if "/gcnn/" in f}
-    gcnn_figures = [p for p in plans if any(m[1] == "gcnn" for m in plan_models(p))]
-    assert job_counts(out) == {"train": len(gcnn_models), "evaluate": len(gcnn_evals), "figure": len(gcnn_figures),
-                               "all": 1}  # fmt: skip
-    assert len(gcnn_models) == 4 and len(gcnn_evals) == 18
+    plans = [(section, figure_plan(config, name, section)) for section in ("figures", "tables")
+             for name in config[section]]  # fmt: skip
+    gcnn_models = {m for _, p in plans for m in plan_models(p) if m[1] == "gcnn"}
+    gcnn_evals = {f for section, p in plans for f in figure_evaluations(config, p["name"], section) if "/gcnn/" in f}
+    gcnn_targets = [section[:-1] for section, p in plans if any(m[1] == "gcnn" for m in plan_models(p))]
+    assert job_counts(out) == {"train": len(gcnn_models), "evaluate": len(gcnn_evals), "all": 1,
+                               **{kind: gcnn_targets.count(kind) for kind in set(gcnn_targets)}}  # fmt: skip
+    # rot0, rot180 (paper 000), trans0.3, rt0.3 (paper 001 Fig 1) and the sample-size runs
+    assert {r for _, _, r in gcnn_models} == {"rot0", "rot180", "trans0.3", "rt0.3", "rot0-n128", "rot180-n128"}
 
 
 CIFAR_TARGETS = ["figures/fig2.pdf", "figures/fig6.pdf", "figures/fig10.pdf", "figures/fig16.pdf", "tables/table2.md"]
