@@ -28,6 +28,7 @@ from .recipes import (
     translation_recipe,
     with_train_size,
 )
+from .spatial import SPATIAL_ATTACKS
 
 
 class PlanError(ValueError):
@@ -220,8 +221,6 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                     models.append(_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]))
         return models
     if kind == "spatial_attacks":
-        from .spatial import SPATIAL_ATTACKS
-
         attacks = panel.get("spatial") or list(SPATIAL_ATTACKS)
         evals = [f"spatial-{a}" for a in attacks]  # each records the clean accuracy of its own images
         return [{**_model(config, ds, stand_in(config, "archs", c["arch"]), c["recipe"], i + 1, evals,
