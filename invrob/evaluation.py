@@ -33,7 +33,6 @@ from .metrics import (
     perturbation_subspace_angles,
     robustness_profile,
     rotation_by_range,
-    rotation_invariance_profile,
 )
 from .models import build_model
 from .spatial import SPATIAL_ATTACKS, spatial_attack_accuracy
@@ -45,21 +44,16 @@ def _clean(model, data, settings, log, training) -> dict:
     return {"accuracy": acc}
 
 
-def _rotation_invariance(model, data, settings, log, training) -> dict:
-    gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
-    out = rotation_invariance_profile(model, data, settings["thetas"], gen, settings["batch_size"],
-                                      settings["interpolation"])  # fmt: skip
-    for t, inv, acc in zip(out["theta"], out["invariance"], out["accuracy"]):
-        log(f"rotation ±{t:g}°: invariance {inv:.4f}, accuracy {acc:.4f}")
-    return out
-
-
 def _invariance(family: str):
+    # rotation profiles are read by θ (``thetas`` / ``theta``), the others by range i
+    levels_key, x_key = ("thetas", "theta") if family == "rotation" else ("ranges", "range")
+
     def evaluate(model, data, settings, log, training) -> dict:
         gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
-        out = invariance_profile(model, data, settings["ranges"], gen, family, settings["batch_size"],
+        out = invariance_profile(model, data, settings[levels_key], gen, family, settings["batch_size"],
                                  settings["interpolation"])  # fmt: skip
-        for r, inv, acc in zip(out["range"], out["invariance"], out["accuracy"]):
+        out = {x_key: out.pop("range"), **out}
+        for r, inv, acc in zip(out[x_key], out["invariance"], out["accuracy"]):
             log(f"{family} range {r:g}: invariance {inv:.4f}, accuracy {acc:.4f}")
         return out
 
@@ -117,10 +111,9 @@ def _spatial_attack(attack: str):
     return evaluate
 
 
-
 EVALUATIONS: dict[str, Callable] = {
     "clean": _clean,
-    "invariance-rotation": _rotation_invariance,
+    "invariance-rotation": _invariance("rotation"),
     "invariance-translation": _invariance("translation"),
     "invariance-rt": _invariance("rt"),
     "robustness-pgd": _robustness("pgd"),

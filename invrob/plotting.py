@@ -520,7 +520,6 @@ def cusp_table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str
             row += [_pm(*v, 2) for v in paper[r["label"]]] if r["label"] in paper else ["", "", ""]
         rows.append(row + [r["recipe"]])
     test_images = first_evaluation(panel, evals, "clean")["test_images"]
-    test_images = first_evaluation(panel, evals, "clean")["test_images"]
     attacked = first_evaluation(panel, evals, "robustness-pgd")["test_images"]
     caption = (f"Training strategies of {model_title(panel)}: {adv_label.removesuffix(' (%)')} ({attacked} test "
                f"images), standard accuracy and {spatial_label.removesuffix(' (%)')} ({test_images} test images); "
@@ -543,13 +542,15 @@ def spatial_attacks_table(plan: dict, evals: dict) -> tuple[list[str], list[list
     models = panel["models"]
     attacks = [ev.removeprefix("spatial-") for ev in next(iter(models[0]["evals"].values()))]
     header = ["attack", *(f"{m['label']} [{ARCH_TITLES.get(m['arch'], m['arch'])}, {m['recipe']}]" for m in models)]
-    clean = [100 * seed_values(m, f"spatial-{attacks[0]}", evals, lambda r: r["clean_accuracy"]) for m in models]
-    rows = [["standard (no attack)", *(_pm(v.mean(), v.std(), len(v)) for v in clean)]]
+
+    def cell(model: dict, attack: str, key: str) -> str:
+        v = 100 * seed_values(model, f"spatial-{attack}", evals, lambda r: r[key])
+        return _pm(v.mean(), v.std(), len(v))
+
+    # every spatial evaluation records the clean accuracy of the images it attacked
+    rows = [["standard (no attack)", *(cell(m, attacks[0], "clean_accuracy") for m in models)]]
     for attack in attacks:
-        cells = []
-        for m in models:
-            v = 100 * seed_values(m, f"spatial-{attack}", evals, lambda r: r["accuracy"])
-            cells.append(_pm(v.mean(), v.std(), len(v)))
+        cells = [cell(m, attack, "accuracy") for m in models]
         label = SPATIAL_ATTACK_LABELS.get(attack, attack)
         if attack == "worst-of-k":
             label = label.replace("-k", f"-{first_evaluation(panel, evals, 'spatial-worst-of-k')['settings']['k']}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .metrics import float_batches, predict
 from .transforms import affine_transform
 
 # name: (translation values per axis, rotation values, max |shift| in px, max |angle| in degrees)
@@ -145,16 +146,15 @@ def spatial_attack_accuracy(model, data, attack: str, settings: dict, generator:
     """Accuracy of ``model`` on ``data`` (a ``TensorDataset``) under a spatial attack: an image counts
     only if it and every transform the attack tries are classified correctly; the attack success
     rate is the fraction of correctly classified images that some transform fools."""
-    from .metrics import float_batches, predict
-
     if attack not in SPATIAL_ATTACKS:
         raise ValueError(f"unknown spatial attack '{attack}'; known: {list(SPATIAL_ATTACKS)}")
+    grid = grid_transforms(attack) if attack in GRIDS else None
     clean = predict(model, data.images, settings["batch_size"]) == data.labels
     robust = []
     for sl, x in float_batches(data.images, settings["batch_size"]):
         y = data.labels[sl]
-        if attack in GRIDS:
-            robust.append(correct_under_all(model, x, y, *grid_transforms(attack), settings["transform_batch"]))
+        if grid is not None:
+            robust.append(correct_under_all(model, x, y, *grid, settings["transform_batch"]))
         elif attack == "worst-of-k":
             robust.append(worst_of_k(model, x, y, settings["k"], settings["max_deg"], settings["max_px"], generator)[1])
         else:
@@ -164,5 +164,5 @@ def spatial_attack_accuracy(model, data, attack: str, settings: dict, generator:
     n_clean = int(clean.sum())
     return {"attack": attack, "accuracy": float(robust.float().mean()), "clean_accuracy": float(clean.float().mean()),
             "attack_success_rate": float(1 - robust.sum() / n_clean) if n_clean else float("nan"),
-            "transforms": len(grid_transforms(attack)[0]) if attack in GRIDS else None,
+            "transforms": len(grid[0]) if grid is not None else None,
             "interpolation": INTERPOLATION, "fill": "zero padding"}  # fmt: skip
