@@ -8,7 +8,8 @@ Prints a table and writes ``benchmarks/results-{device}.json``.  Ratios are what
 times vary across machines): PGD-40 native vs its floor (40 × one forward+backward to the input)
 and vs advertorch; an epoch with device-batched rotation augmentation vs one without and vs
 torchvision's per-sample ``RandomRotation`` through a DataLoader; throughput and peak memory of a
-robustness and an invariance profile.
+robustness and an invariance profile; grid775 throughput and the training-step cost of paper 004's
+methods (D.A., worst-of-k for k = 1, 10, 20, S-PGD, with and without the KL regulariser).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from invrob.attacks import _input_gradient, make_attack  # noqa: E402
 from invrob.data import TensorDataset, get_spec, to_float  # noqa: E402
 from invrob.metrics import robustness_profile, rotation_invariance_profile  # noqa: E402
+from invrob.spatial import correct_under_all, grid_transforms, spatial_training_loss  # noqa: E402
 from invrob.models import build_model  # noqa: E402
 from invrob.transforms import random_rotation  # noqa: E402
 from invrob.workflow import copy_workflow  # noqa: E402
@@ -157,6 +159,43 @@ def bench_profiles(arch, device, n=200):
     return out
 
 
+SPATIAL_METHODS = {  # paper 004's training methods: spec of spatial.spatial_training_loss (None = natural)
+    "natural": None, "D.A.": {"method": "da"}, "D.A.+KL": {"method": "da", "regularizer": "kl", "lambda": 8.0},
+    "worst-of-1": {"method": "wok", "k": 1}, "worst-of-10": {"method": "wok", "k": 10},
+    "worst-of-20": {"method": "wok", "k": 20}, "worst-of-10+KL": {"method": "wok", "k": 10, "regularizer": "kl", "lambda": 8.0},
+    "S-PGD-5": {"method": "spgd", "steps": 5, "step_deg": 10.0, "step_px": 1.0},
+}  # fmt: skip
+
+
+def bench_spatial(arch, device, n=200, batch=64):
+    """grid775 throughput (transformed images / s) and the cost of one training step per paper-004 method."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 1, 28, 28, generator=g).to(device)
+    y = torch.randint(0, 10, (n,), generator=g).to(device)
+    model = frozen_model(arch, device)
+    grid = grid_transforms("grid775")
+    t_grid = timed(lambda: correct_under_all(model, x, y, *grid, batch_size=2048), device, repeats=1)
+    torch.manual_seed(0)
+    net = build_model(arch, get_spec("fashion_mnist")).to(device).train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    gen = torch.Generator(device=device).manual_seed(0)
+    xb, yb = x[:batch], y[:batch]
+
+    def step(spec):
+        if spec is None:
+            loss = F.cross_entropy(net(xb), yb)
+        else:
+            loss = spatial_training_loss(net, xb, yb, {"max_deg": 30.0, "max_px": 3.0, **spec}, gen)[0]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    steps = {name: timed(lambda spec=spec: step(spec), device) for name, spec in SPATIAL_METHODS.items()}
+    return {"arch": arch, "grid775_images": n, "grid775_s": t_grid, "grid775_transformed_per_s": n * 775 / t_grid,
+            "train_step_batch": batch, "train_step_s": steps,
+            "train_step_over_natural": {k: v / steps["natural"] for k, v in steps.items()}}  # fmt: skip
+
+
 def bench_pipeline(cores=2):
     """The quick pipeline end to end in a fresh copy of the workflow (data prepared from scratch too)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -200,6 +239,12 @@ def main():
               f"{r['robustness_profile_s']:.1f} s = {r['robustness_attacked_images_per_s']:.0f} attacked images/s; "
               f"invariance ({r['thetas']} θ) {r['invariance_profile_s']:.2f} s = "
               f"{r['invariance_images_per_s']:.0f} images/s; peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
+    results["spatial"] = [bench_spatial(a, device) for a in args.archs]
+    for r in results["spatial"]:
+        ratios = ", ".join(f"{k} {v:.1f}×" for k, v in r["train_step_over_natural"].items() if k != "natural")
+        print(f"spatial {r['arch']:6s}: grid775 on {r['grid775_images']} images {r['grid775_s']:.1f} s = "
+              f"{r['grid775_transformed_per_s']:.0f} transformed images/s; training step vs natural: {ratios}",
+              flush=True)  # fmt: skip
     if args.pipeline:
         results["pipeline"] = bench_pipeline()
         print(f"quick pipeline end to end: {results['pipeline']['wall_s']:.0f} s on 2 cores", flush=True)

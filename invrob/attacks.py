@@ -1,4 +1,4 @@
-"""Attacks as small classes with one ``perturb(x, y)`` method: ℓ∞ PGD and FGSM, ℓ2 DeepFool,
+"""Attacks as small classes with one ``perturb(x, y)`` method: ℓ∞ PGD and FGSM, ℓ2 PGD, ℓ2 DeepFool,
 and TRADES' KL adversary with its training loss.
 
 Two backends compute the same thing:
@@ -65,6 +65,31 @@ class LinfPGD:
             delta = torch.max(torch.min(delta, eps), -eps) if isinstance(eps, torch.Tensor) else delta.clamp(-eps, eps)
             delta = (x + delta).clamp_(0, 1) - x
         return (x + delta).clamp_(0, 1).detach()
+
+
+def _per_image_norm(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1).norm(dim=1).view(-1, *([1] * (x.dim() - 1)))
+
+
+@dataclass
+class L2PGD:
+    """ℓ2 PGD (paper 003, after Ilyas et al.): from x itself, ``steps`` steps of ``step_size`` along the
+    ℓ2-normalised gradient of the summed cross-entropy, each followed by the [0, 1] clip and the
+    projection onto the ε-ball (advertorch's ``L2PGDAttack`` without random start, step by step)."""
+
+    model: nn.Module
+    eps: float
+    steps: int = 100
+    step_size: float = 0.1
+
+    def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        delta = torch.zeros_like(x)
+        for _ in range(self.steps):
+            grad = _input_gradient(self.model, x + delta, y)
+            delta = delta + self.step_size * grad / _per_image_norm(grad).clamp_min(1e-6)
+            delta = (x + delta).clamp(0, 1) - x
+            delta = delta * (self.eps / _per_image_norm(delta)).clamp(max=1.0)
+        return (x + delta).clamp(0, 1).detach()
 
 
 @dataclass

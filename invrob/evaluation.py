@@ -13,7 +13,9 @@ Evaluations: ``clean``; ``invariance-rotation`` (rate of invariance and accuracy
 or rotations within ±i·180° with shifts within ±i; paper 001); ``robustness-{pgd,fgsm}[-rotated]`` (accuracy and 1 − fooling rate per ε); ``deepfool[-rotated]``
 (average ℓ2 perturbation distance, paper 000 §3.1); ``principal-angles`` (§3.2); ``spatial-{grid775,
 grid135,grid775-10,rot30,rot10,worst-of-k,spgd}`` (worst-case spatial accuracy, papers 003/004;
-see ``invrob.spatial``).
+see ``invrob.spatial``); ``pgd-linf`` / ``pgd-l2`` (accuracy and attack success rate of paper 003's
+ℓ∞ and ℓ2 PGD per ε).  Every file also records the checkpoint's training history (epoch times
+for the runtime comparison of paper 004).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .metrics import (
     deepfool_distances,
     invariance_profile,
     perturbation_subspace_angles,
+    pgd_success_profile,
     robustness_profile,
     rotation_by_range,
 )
@@ -100,6 +103,14 @@ def _principal_angles(model, data, settings, log, training) -> dict:
     return out
 
 
+def _pgd_success(norm: str):
+    def evaluate(model, data, settings, log, training) -> dict:
+        torch.manual_seed(settings["seed"])  # ℓ∞ random starts
+        return pgd_success_profile(model, data, norm, settings["epsilons"], settings, settings["batch_size"], log)
+
+    return evaluate
+
+
 def _spatial_attack(attack: str):
     def evaluate(model, data, settings, log, training) -> dict:
         gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
@@ -123,6 +134,8 @@ EVALUATIONS: dict[str, Callable] = {
     "deepfool": _deepfool(rotated=False),
     "deepfool-rotated": _deepfool(rotated=True),
     "principal-angles": _principal_angles,
+    "pgd-linf": _pgd_success("linf"),
+    "pgd-l2": _pgd_success("l2"),
     **{f"spatial-{attack}": _spatial_attack(attack) for attack in SPATIAL_ATTACKS},
 }
 
@@ -160,6 +173,7 @@ def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, sett
         "test_images": len(test_set),
         "settings": settings,
         "results": results,
+        "training_history": ckpt.get("history") or [],
         "seconds": time.perf_counter() - t0,
         "device": str(device),
     }

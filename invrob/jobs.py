@@ -53,13 +53,60 @@ def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_downlo
 
 
 def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None,
-              performance: dict | None = None, init_path: str | None = None) -> None:  # fmt: skip
+              performance: dict | None = None, init_path: str | None = None, robust_path: str | None = None,
+              snapshot_epochs: list[int] | None = None) -> None:  # fmt: skip
+    """Train one checkpoint; with ``snapshot_epochs``, ``out_path`` is a folder that receives a
+    checkpoint ``epoch{e:03d}.pt`` after each listed epoch and after the last one."""
     from .training import train
 
     with job_log(log_path) as (log, stream), job_device(threads, device, performance, log) as (dev, prepare):
-        state_path = Path(out_path).with_name("train_state.pt")
+        snapshots = None
+        if snapshot_epochs is not None:
+            folder = Path(out_path)
+            snapshots = (folder, [e for e in snapshot_epochs if e < hp["epochs"]])
+            state_path, out_path = folder.parent / "snapshot_state.pt", folder / f"epoch{hp['epochs']:03d}.pt"
+        else:
+            state_path = Path(out_path).with_name("train_state.pt")
         train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare,
-              init_path=init_path)
+              init_path=init_path, robust_path=robust_path, snapshots=snapshots)
+
+
+def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int, device: str,
+                       log_path=None, performance: dict | None = None) -> None:  # fmt: skip
+    """Build paper 003's robust dataset D_R of the training (sub)set from an adversarially trained model."""
+    from .data import load_split
+    from .evaluation import load_model
+    from .robust_features import build_robust_dataset, save_robust_dataset
+
+    with job_log(log_path) as (log, _):
+        with job_device(threads, device, performance, log) as (dev, prepare):
+            model, ckpt = load_model(checkpoint, dev, prepare)
+            data = load_split(data_dir, ckpt["dataset"], "train").subset(settings["train_subset"]).to(dev)
+            log(f"D_R of {len(data)} {ckpt['dataset']} training images from {ckpt['arch']} / "
+                f"{ckpt['hparams']['recipe']} / seed {ckpt['seed']}: {settings['steps']} steps of {settings['step_size']}")
+            robust, stats = build_robust_dataset(model, data, settings["steps"], settings["step_size"],
+                                                 settings["batch_size"], log=log)  # fmt: skip
+        source = {"arch": ckpt["arch"], "recipe": ckpt["hparams"]["recipe"], "seed": ckpt["seed"]}
+        save_robust_dataset(robust, source, {k: settings[k] for k in ("steps", "step_size")}, stats, out_path)
+        log(f"wrote {out_path}: {stats}")
+
+
+def evaluate_snapshots_job(evaluation: str, folder: str, data_dir: str, settings: dict, out_path: str, threads: int,
+                           device: str, log_path=None, performance: dict | None = None) -> None:  # fmt: skip
+    """One evaluation of every snapshot in ``folder``, in epoch order, as one JSON file."""
+    from .evaluation import run_evaluation
+
+    with job_log(log_path) as (log, _):
+        snapshots = sorted(Path(folder).glob("epoch*.pt"))
+        if not snapshots:
+            raise FileNotFoundError(f"{folder} holds no snapshots (epoch*.pt); delete it and rerun snakemake")
+        runs = []
+        with job_device(threads, device, performance, log) as (dev, prepare):
+            for path in snapshots:
+                result = run_evaluation(evaluation, str(path), data_dir, settings, dev, log, prepare)
+                runs.append({"epoch": len(result["training_history"]), **result})
+        atomic_write_json({"evaluation": evaluation, "snapshots": runs}, out_path)
+        log(f"wrote {out_path}: {len(runs)} snapshots")
 
 
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 import torch
 
-from .attacks import DeepFool, make_attack
+from .attacks import DeepFool, L2PGD, LinfPGD, make_attack
 from .data import TensorDataset, to_float
 from .transforms import affine_transform, uniform_angles, uniform_shifts
 
@@ -127,6 +127,41 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
         if log:
             log(f"{attack} eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, "
                 f"1-fooling {out['one_minus_fooling_rate'][-1]:.4f}")  # fmt: skip
+    return out
+
+
+def attack_success_rate(clean_correct: torch.Tensor, adversarial_correct: torch.Tensor) -> float:
+    """Paper 003's ASR: the fraction of correctly classified images whose adversarial example is
+    misclassified (images the model gets wrong anyway do not count)."""
+    n = int(clean_correct.sum())
+    return float((clean_correct & ~adversarial_correct).sum()) / n if n else float("nan")
+
+
+def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterable[float], settings: dict,
+                        batch_size: int = 500, log=None) -> dict:  # fmt: skip
+    """Accuracy and attack success rate of ℓ∞ PGD (``steps``, step ``step_fraction`` × ε, random start)
+    or ℓ2 PGD (``steps`` of ``step_size``, no random start) for each ε (paper 003 §2.1)."""
+    clean = predict(model, data.images, batch_size) == data.labels
+    out = {"norm": norm, "epsilon": [], "accuracy": [], "attack_success_rate": [],
+           "clean_accuracy": fraction_equal(clean, torch.ones_like(clean))}  # fmt: skip
+    for eps in map(float, epsilons):
+        if norm == "linf":
+            attacker = LinfPGD(model, eps, settings["steps"], settings["step_fraction"] * eps, True)
+        elif norm == "l2":
+            attacker = L2PGD(model, eps, settings["steps"], settings["step_size"])
+        else:
+            raise ValueError(f"unknown PGD norm '{norm}'; use 'linf' or 'l2'")
+        correct = []
+        for sl, x in float_batches(data.images, batch_size):
+            x_adv = attacker.perturb(x, data.labels[sl])
+            with torch.no_grad():
+                correct.append(model(x_adv).argmax(1) == data.labels[sl])
+        correct = torch.cat(correct)
+        out["epsilon"].append(eps)
+        out["accuracy"].append(fraction_equal(correct, torch.ones_like(correct)))
+        out["attack_success_rate"].append(attack_success_rate(clean, correct))
+        if log:
+            log(f"{norm} PGD eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, ASR {out['attack_success_rate'][-1]:.4f}")
     return out
 
 

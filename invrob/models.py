@@ -244,21 +244,31 @@ class BasicBlock(nn.Module):
 
 class ResNet18(nn.Module):
     """ResNet18 in its CIFAR form (3×3 stem, no stem pooling; stages of 2 blocks, widths 64–512,
-    strides 1-2-2-2; global average pool, so 64×64 Tiny ImageNet works unchanged)."""
+    strides 1-2-2-2; global average pool, so 64×64 Tiny ImageNet works unchanged).  ``blocks``
+    (3, 4, 6, 3) gives ResNet34 (paper 003)."""
 
-    def __init__(self, in_shape, num_classes, mean, std):
+    def __init__(self, in_shape, num_classes, mean, std, blocks=(2, 2, 2, 2)):
         super().__init__()
         self.normalize = Normalize(mean, std)
         self.stem = nn.Sequential(nn.Conv2d(in_shape[0], 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
         layers, cin = [], 64
-        for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+        for (cout, stride), n in zip(((64, 1), (128, 2), (256, 2), (512, 2)), blocks):
+            layers += [BasicBlock(cin, cout, stride), *(BasicBlock(cout, cout, 1) for _ in range(n - 1))]
             cin = cout
         self.stages = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes))
 
     def forward(self, x):
         return self.head(self.stages(self.stem(self.normalize(x))))
+
+
+def resnet34(in_shape, num_classes, mean, std) -> nn.Module:
+    return ResNet18(in_shape, num_classes, mean, std, blocks=(3, 4, 6, 3))
+
+
+def resnet32(in_shape, num_classes, mean, std) -> nn.Module:
+    # He et al.'s CIFAR ResNet-32 (6·5 + 2 layers, widths 16-32-64), pre-activation form (paper 004)
+    return WideResNet(in_shape, num_classes, mean, std, units=5, widen=1)
 
 
 # --------------------------------------------------------------------------- VGG16 and P4-VGG16 (CIFAR-10)
@@ -320,6 +330,8 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "vgg16": vgg16,
     "p4vgg16": p4vgg16,
     "resnet18": ResNet18,
+    "resnet34": resnet34,
+    "resnet32": resnet32,
     "wrn34_10": wrn34_10,
 }
 ARCH_TITLES = {
@@ -330,6 +342,8 @@ ARCH_TITLES = {
     "vgg16": "VGG16",
     "p4vgg16": "P4-VGG16 (GCNN)",
     "resnet18": "ResNet18",
+    "resnet34": "ResNet34",
+    "resnet32": "ResNet-32",
     "wrn34_10": "WideResNet-34-10",
 }
 

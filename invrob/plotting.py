@@ -435,6 +435,121 @@ def draw_pareto(plan: dict, evals: dict):
     return fig, rows
 
 
+def _epoch_seconds(evaluation: dict) -> float:
+    """Mean training time per epoch of the checkpoint an evaluation file was computed on."""
+    history = evaluation.get("training_history") or []
+    if not history:
+        raise ValueError(f"evaluation {evaluation['evaluation']} of {evaluation['recipe']} records no training history; "
+                         f"rerun it")  # fmt: skip
+    return float(np.mean([h["seconds"] for h in history]))
+
+
+def draw_spatial_runtime(plan: dict, evals: dict):
+    """Paper 004's runtime comparison: worst-case (grid) accuracy vs mean training time per epoch, one
+    point per model; columns sharing a label (worst-of-k for k = 1, 10, 20) are joined by a line."""
+    panels = plan["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
+    rows: list = []
+    for ax, panel in zip(axes[0], panels):
+        attack = next(iter(panel["models"][0]["evals"].values()))
+        attack = next(iter(attack)).removeprefix("spatial-")
+        labels = list(dict.fromkeys(m["label"] for m in panel["models"]))
+        palette = dict(zip(labels, sns.color_palette("tab10", len(labels))))
+        for label in labels:
+            pts = []
+            for m in (m for m in panel["models"] if m["label"] == label):
+                secs = np.asarray([_epoch_seconds(evals[by_ev[f"spatial-{attack}"]]) for by_ev in m["evals"].values()])
+                acc = 100 * seed_values(m, f"spatial-{attack}", evals, lambda r: r["accuracy"])
+                pts.append((secs.mean(), acc.mean(), acc.std(), m["recipe"], len(acc)))
+                _rows(rows, dataset_title(panel), f"{label} [{m['recipe']}] seconds_per_epoch", "", secs.mean(),
+                      secs.std(), len(secs))  # fmt: skip
+                _rows(rows, dataset_title(panel), f"{label} [{m['recipe']}] {attack}_accuracy", "", acc.mean() / 100,
+                      acc.std() / 100, len(acc))  # fmt: skip
+            pts.sort()
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", ms=4,
+                        capsize=2, color=palette[label], label=label, ls="-" if len(pts) > 1 else "none")  # fmt: skip
+            for x, y, _, recipe, _ in pts:
+                ax.annotate(recipe, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
+        ax.set(xlabel="mean training time per epoch (s)", ylabel=f"{SPATIAL_ATTACK_LABELS.get(attack, attack)} "
+               f"accuracy (%)", title=model_title(panel))  # fmt: skip
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Worst-case spatial accuracy vs training cost (seconds per epoch from each checkpoint's training "
+                 f"history: compare runs made on the same machine){scale_line(plan)}", fontsize=9)  # fmt: skip
+    return fig, rows
+
+
+def _snapshot_series(evaluation: dict) -> dict[str, list[tuple[int, float, float]]]:
+    """{series: [(epoch, natural accuracy, attack success rate)]} of one snapshot-evaluation file."""
+    out: dict[str, list] = {}
+    for snap in evaluation["snapshots"]:
+        r = snap["results"]
+        if "norm" in r:  # pgd-linf / pgd-l2: one series per ε
+            norm = "ℓ∞" if r["norm"] == "linf" else "ℓ2"
+            for eps, asr in zip(r["epsilon"], r["attack_success_rate"]):
+                name = f"{norm} PGD ε={epsilon_label(eps) if r['norm'] == 'linf' else f'{eps:g}'}"
+                out.setdefault(name, []).append((snap["epoch"], r["clean_accuracy"], asr))
+        else:
+            out.setdefault(r["attack"], []).append((snap["epoch"], r["clean_accuracy"], r["attack_success_rate"]))
+    return out
+
+
+def draw_snapshot_asr(plan: dict, evals: dict):
+    """Paper 003 Figs 1-2: attack success rate (ASR: fooled among the correctly classified) of each
+    attack on the snapshots of one training run, against the epoch and against natural accuracy."""
+    panels = plan["panels"]
+    fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.2 * len(panels)), squeeze=False)
+    rows: list = []
+    for (ax_epoch, ax_acc), panel in zip(axes, panels):
+        model = panel["models"][0]
+        per_seed = [{name: pts for ev in by_ev.values() for name, pts in _snapshot_series(evals[ev]).items()}
+                    for by_ev in model["evals"].values()]  # fmt: skip
+        names = list(per_seed[0])
+        palette = dict(zip(names, sns.color_palette("viridis", len(names))))
+        for name in names:
+            arr = np.asarray([seed[name] for seed in per_seed], dtype=float)  # seeds × snapshots × 3
+            epochs, acc, asr = arr[0, :, 0], arr[:, :, 1].mean(0), arr[:, :, 2]
+            _line(ax_epoch, epochs, asr.mean(0), asr.std(0), len(arr), color=palette[name], label=name)
+            ax_acc.plot(100 * acc, 100 * asr.mean(0), marker="o", ms=3, color=palette[name], label=name)
+            _rows(rows, f"{panel['recipe']} asr_vs_epoch", name, epochs, asr.mean(0), asr.std(0), len(arr))
+            _rows(rows, f"{panel['recipe']} natural_accuracy_vs_epoch", name, epochs, acc, arr[:, :, 1].std(0), len(arr))
+        ax_epoch.set(xlabel="epoch (snapshot)", ylabel="attack success rate (%)", ylim=(0, 101),
+                     title=f"{model_title(panel)}, {panel['recipe']}")  # fmt: skip
+        ax_acc.set(xlabel="natural accuracy of the snapshot (%)", ylabel="attack success rate (%)", ylim=(0, 101),
+                   title="ASR vs natural accuracy")  # fmt: skip
+        ax_epoch.legend(fontsize=7)
+    fig.suptitle(f"Attack success rate over training (among correctly classified test images){scale_line(plan)}",
+                 fontsize=9)  # fmt: skip
+    return fig, rows
+
+
+def draw_mix_sweep(plan: dict, evals: dict):
+    """Paper 003 Fig 3: natural accuracy and accuracy under ℓ2 / ℓ∞ PGD of models trained on D_mix,
+    against the fraction α of every batch taken from the robust dataset D_R."""
+    panels = plan["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
+    rows: list = []
+    for ax, panel in zip(axes[0], panels):
+        models = sorted(panel["models"], key=lambda m: m["group"])
+        alphas = [m["group"] for m in models]
+        seeds = _seeds(models[0])
+        series = {"natural": np.stack([seed_values(m, "clean", evals, lambda r: r["accuracy"]) for m in models], 1)}
+        for ev in (e for e in next(iter(models[0]["evals"].values())) if e.startswith("pgd-")):
+            r0 = first_evaluation(panel, evals, ev)["results"]
+            for i, eps in enumerate(r0["epsilon"]):
+                name = f"ℓ∞ PGD ε={epsilon_label(eps)}" if r0["norm"] == "linf" else f"ℓ2 PGD ε={eps:g}"
+                series[name] = np.stack([seed_values(m, ev, evals, lambda r, i=i: r["accuracy"][i]) for m in models], 1)
+        palette = dict(zip(series, sns.color_palette("tab10", len(series))))
+        for name, vals in series.items():
+            _line(ax, alphas, vals.mean(0), vals.std(0), seeds, color=palette[name], label=name,
+                  ls="--" if name == "natural" else "-")  # fmt: skip
+            _rows(rows, dataset_title(panel), name, alphas, vals.mean(0), vals.std(0), seeds)
+        ax.set(xlabel="mix ratio α (fraction of each batch from D_R)", ylabel="accuracy (%)", ylim=(0, 101),
+               xlim=(-0.02, 1.02), title=model_title(panel))  # fmt: skip
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Training on D_mix: natural and PGD accuracy vs α{scale_line(plan)}", fontsize=9)
+    return fig, rows
+
+
 FIGURES = {
     "rotation_tradeoff": draw_tradeoff,
     "spatial_tradeoff": draw_tradeoff,
@@ -444,6 +559,9 @@ FIGURES = {
     "rotation_accuracy": draw_rotation_accuracy,
     "sample_size": draw_sample_size,
     "pareto": draw_pareto,
+    "spatial_runtime": draw_spatial_runtime,
+    "snapshot_asr": draw_snapshot_asr,
+    "mix_sweep": draw_mix_sweep,
 }
 
 
@@ -535,32 +653,59 @@ SPATIAL_ATTACK_LABELS = {
 }  # fmt: skip
 
 
+# Paper 004 (poster table): standard and grid775 accuracy (%) per dataset and method, by column label
+# (as config.yaml writes them); "G-ResNet" is G-ResNet44.  Shown beside ours at paper scale.
+PAPER_004_TABLE = {
+    "svhn": {"std": (95.48, 18.85), "D.A.": (93.97, 82.60), "D.A. + KL": (96.16, 90.69), "A.T.": (96.03, 90.35),
+             "A.T. + KL": (96.14, 92.42), "A.T. + L2": (96.53, 92.55), "G-ResNet": (95.0, 84.90)},
+    "cifar10": {"std": (92.11, 9.52), "D.A.": (89.93, 58.29), "D.A. + KL": (89.19, 73.32), "A.T.": (91.78, 70.97),
+                "A.T. + KL": (89.82, 78.79), "A.T. + L2": (90.53, 77.06), "G-ResNet": (93.08, 71.64)},
+    "cifar100": {"std": (70.23, 5.09), "D.A.": (66.62, 28.53), "D.A. + KL": (68.69, 48.69), "A.T.": (68.79, 38.21),
+                 "A.T. + KL": (69.99, 53.70), "A.T. + L2": (67.11, 50.82)},
+}  # fmt: skip
+
+
+def _spatial_cell(model: dict | None, attack: str, key: str, evals: dict) -> str:
+    if model is None:
+        return "–"
+    v = 100 * seed_values(model, f"spatial-{attack}", evals, lambda r: r[key])
+    return _pm(v.mean(), v.std(), len(v))
+
+
 def spatial_attacks_table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
     """Papers 003/004: accuracy (%) of each model (column) under each worst-case spatial attack
-    (row): an image counts only if every transform the attack tries is classified correctly."""
-    panel = plan["panels"][0]
-    models = panel["models"]
-    attacks = [ev.removeprefix("spatial-") for ev in next(iter(models[0]["evals"].values()))]
-    header = ["attack", *(f"{m['label']} [{ARCH_TITLES.get(m['arch'], m['arch'])}, {m['recipe']}]" for m in models)]
-
-    def cell(model: dict, attack: str, key: str) -> str:
-        v = 100 * seed_values(model, f"spatial-{attack}", evals, lambda r: r[key])
-        return _pm(v.mean(), v.std(), len(v))
-
-    # every spatial evaluation records the clean accuracy of the images it attacked
-    rows = [["standard (no attack)", *(cell(m, attacks[0], "clean_accuracy") for m in models)]]
-    for attack in attacks:
-        cells = [cell(m, attack, "accuracy") for m in models]
-        label = SPATIAL_ATTACK_LABELS.get(attack, attack)
-        if attack == "worst-of-k":
-            label = label.replace("-k", f"-{first_evaluation(panel, evals, 'spatial-worst-of-k')['settings']['k']}")
-        rows.append([label, *cells])
-    example = first_evaluation(panel, evals, f"spatial-{attacks[0]}")
-    caption = (f"Accuracy (%) under worst-case spatial attacks on {dataset_title(panel)} "
-               f"({example['test_images']} test images): an image counts only if it and every transform of the "
-               f"attack are classified correctly; rotations about the centre then translations, zero padding, "
-               f"bilinear interpolation; mean ± std over seeds"
-               f"{'; ' + panel['scale_note'] if panel['scale_note'] else ''}.")  # fmt: skip
+    (row), one block of rows per panel (dataset): an image counts only if every transform the
+    attack tries is classified correctly.  Columns are matched across panels by label; at paper
+    scale the poster's numbers (paper 004) follow our rows where it reports the column."""
+    labels = list(dict.fromkeys(m["label"] for panel in plan["panels"] for m in panel["models"]))
+    header = ["dataset", "attack", *labels]
+    rows, trained = [], {}
+    for panel in plan["panels"]:
+        by_label = {m["label"]: m for m in panel["models"]}
+        for m in panel["models"]:
+            trained.setdefault(m["label"], set()).add(f"{ARCH_TITLES.get(m['arch'], m['arch'])} {m['recipe']}")
+        attacks = [ev.removeprefix("spatial-") for ev in next(iter(panel["models"][0]["evals"].values()))]
+        name = dataset_title(panel)
+        # every spatial evaluation records the clean accuracy of the images it attacked
+        rows.append([name, "standard (no attack)", *(_spatial_cell(by_label.get(lb), attacks[0], "clean_accuracy", evals)
+                                                       for lb in labels)])  # fmt: skip
+        for attack in attacks:
+            label = SPATIAL_ATTACK_LABELS.get(attack, attack)
+            if attack == "worst-of-k":
+                label = label.replace("-k", f"-{first_evaluation(panel, evals, 'spatial-worst-of-k')['settings']['k']}")
+            rows.append([name, label, *(_spatial_cell(by_label.get(lb), attack, "accuracy", evals) for lb in labels)])
+        paper = PAPER_004_TABLE.get(panel["dataset"]) if panel["dataset"] == panel["paper_dataset"] and \
+            panel["archs"] == panel["paper_archs"] else None  # fmt: skip
+        if paper and "grid775" in attacks and any(lb in paper for lb in labels):
+            for i, what in enumerate(("standard (poster)", "grid775 (poster)")):
+                rows.append([name, what, *(f"{paper[lb][i]:.2f}" if lb in paper else "–" for lb in labels)])
+    example = first_evaluation(plan["panels"][0], evals)
+    models = "; ".join(f"{lb}: {', '.join(sorted(trained[lb]))}" for lb in labels)
+    notes = sorted({p["scale_note"] for p in plan["panels"] if p["scale_note"]})
+    caption = (f"Accuracy (%) under worst-case spatial attacks ({example['test_images']} test images): an image "
+               f"counts only if it and every transform of the attack are classified correctly; rotations about the "
+               f"centre then translations, zero padding, bilinear interpolation; mean ± std over seeds. Models: "
+               f"{models}{'; ' + '; '.join(notes) if notes else ''}.")  # fmt: skip
     return header, rows, caption
 
 

@@ -15,11 +15,20 @@ is one or more tokens joined by ``-``, each saying what is special about the run
                 (``rot120_150_180``, ``pgd2of255_4of255_8of255``) and step to the next value at
                 each learning-rate decay, staying at the last one
 * ``sched{name}`` the training overrides of ``schedules: {name}:`` (epochs, lr, milestones, …)
+* ``da`` / ``wok{k}`` / ``spgd``  paper 004's spatial training within the transformation set of
+                ``spatial_training:`` (±3 px, ±30°): a uniformly random transform (D.A.), the worst of k
+                random transforms or S-PGD (A.T.); the loss is ℓ(x̃)
+* ``kl`` / ``l2`` (optionally ``kllam{λ}``)  add the invariance regulariser: ℓ(x) + ℓ(x̃) + λ·h(f(x), f(x̃)),
+                h = KL on softmax outputs or squared ℓ2 on logits, λ from ``spatial_training.lambda``
+* ``byh``       the worst case x̃ maximises h instead of the loss (modified A.T.)
+* ``mix{α}``    paper 003's D_mix: a fraction α of every batch comes from the robust dataset D_R
+                built from ``robust_dataset.sources.{dataset}`` (``mix1`` = D_R only)
 
 Stages: ``A-then-B`` trains B starting from the trained weights of A (same dataset, arch, seed);
 the ``train`` rule takes A's checkpoint as an input.  Examples: ``rot180-n3000``,
 ``rot180-pgd8of255`` (PGD on rotated inputs), ``pgd8of255-then-rot180``,
-``rot180-then-cusp-rot120_150_180-pgd2of255_4of255_8of255-schedcusp``.  Aug-T and Aug-RT use
+``rot180-then-cusp-rot120_150_180-pgd2of255_4of255_8of255-schedcusp``, ``wok10-kl`` (A.T. + KL),
+``mix0.3-da``.  Aug-T and Aug-RT use
 no crop and no flip.  ``recipe_hparams`` adds the architecture's optimiser settings and the
 dataset's sizes and augmentation from the config.  The Snakemake rule passes the result as
 ``params``, so changing one hyperparameter in the config reruns exactly the checkpoints it
@@ -115,6 +124,17 @@ TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], tuple[str, ...], str]
      "decay (CuSP, paper 001 Alg. 1)"),
     (re.compile(r"sched(?P<name>[a-z0-9_]+)"), lambda m: {"schedule": m["name"]}, ("schedule",),
      "sched{name}: the training overrides under `schedules: {name}:` in the config"),
+    (re.compile(r"da|spgd|wok(?P<k>[1-9]\d*)"),
+     lambda m: {"spatial": {"method": "wok", "k": int(m["k"])} if m["k"] else {"method": m[0]}}, ("spatial",),
+     "da | wok{k} | spgd: paper 004's training on a uniformly random / worst-of-k / S-PGD transform within "
+     "±3 px, ±30° (`spatial_training:`)"),
+    (re.compile(rf"(?P<h>kl|l2)(?:lam(?P<lam>{NUMBER}))?"),
+     lambda m: {"regularizer": m["h"], "lambda": _number(m["lam"]) if m["lam"] else None}, ("regularizer",),
+     "kl | l2 (or kllam{λ}): add the invariance regulariser λ·h(f(x), f(x̃)) to ℓ(x) + ℓ(x̃) (paper 004)"),
+    (re.compile(r"byh"), lambda m: {"select": "h"}, ("select",),
+     "byh: the worst-case x̃ maximises the regulariser h instead of the loss (paper 004)"),
+    (re.compile(rf"mix(?P<a>{NUMBER})"), lambda m: {"mix": _number(m["a"])}, ("mix",),
+     "mix{α}: a fraction α of every batch from the robust dataset D_R (paper 003's D_mix)"),
 ]  # fmt: skip
 
 
@@ -188,11 +208,63 @@ def parse_recipe(recipe: str) -> dict:
     for values in (rotations, epsilons):
         if values != sorted(values):
             raise RecipeError(f"recipe '{recipe}': curriculum values must not decrease ({values})")
+    _check_spatial(hp, recipe)
+    if not 0 <= hp.get("mix", 0) <= 1:
+        raise RecipeError(f"recipe '{recipe}': the mix ratio α must be within [0, 1]")
     if hp.get("train_subset") == 0:
         raise RecipeError(f"recipe '{recipe}': the training-set size must be at least 1")
     if init is not None:
         hp["init"] = init
     return hp
+
+
+def _check_spatial(hp: dict, recipe: str) -> None:
+    """Paper 004's tokens: a regulariser or ``byh`` needs a spatial method; ``byh`` needs a worst case and h."""
+    if "spatial" not in hp:
+        if "regularizer" in hp or "select" in hp:
+            raise RecipeError(f"recipe '{recipe}': 'kl', 'l2' and 'byh' regularise spatial training; add 'da', "
+                              f"'wok{{k}}' or 'spgd'")  # fmt: skip
+        return
+    if "adversarial" in hp or hp["rotation"] != 0 or "translation" in hp or hp.get("curriculum"):
+        raise RecipeError(f"recipe '{recipe}': 'da', 'wok{{k}}' and 'spgd' train on their own transformation set; "
+                          f"they do not combine with rot/trans/rt/pgd/trades/cusp tokens")  # fmt: skip
+    if hp.get("select") and (hp["spatial"]["method"] == "da" or "regularizer" not in hp):
+        raise RecipeError(f"recipe '{recipe}': 'byh' picks the worst case by h: it needs 'wok{{k}}' or 'spgd' and "
+                          f"'kl' or 'l2'")  # fmt: skip
+
+
+def _spatial_spec(config: dict, specific: dict) -> dict:
+    """The full spatial-training spec of a recipe: its method plus the transformation set, the S-PGD
+    steps and the regulariser weight from ``spatial_training:``."""
+    st = config.get("spatial_training") or {}
+    spec = {**specific.pop("spatial"), "max_deg": float(st.get("max_deg", 30.0)), "max_px": float(st.get("max_px", 3.0))}
+    if spec["method"] == "spgd":
+        spec.update({"steps": 5, "step_deg": 5.0, "step_px": 0.5, **(st.get("spgd") or {})})
+    h, lam = specific.pop("regularizer", None), specific.pop("lambda", None)
+    if h is not None:
+        weights = {"kl": 8.0, "l2": 1.0, **(st.get("lambda") or {})}
+        spec.update(regularizer=h, **{"lambda": float(weights[h] if lam is None else lam)})
+    spec["select"] = specific.pop("select", "loss")
+    return spec
+
+
+def robust_source(config: dict, dataset: str, recipe: str = "") -> dict:
+    """The adversarially trained model (arch, recipe, seed) whose D_R a ``mix{α}`` recipe trains on."""
+    sources = (config.get("robust_dataset") or {}).get("sources") or {}
+    if dataset not in sources:
+        raise RecipeError(f"recipe '{recipe}' trains on the robust dataset D_R of {dataset}, but "
+                          f"robust_dataset.sources.{dataset} (the adversarially trained model that builds it: "
+                          f"arch, recipe, seed) is not set in the config")  # fmt: skip
+    src = {"seed": 0, **sources[dataset]}
+    if "mix" in parse_recipe(src["recipe"]):
+        raise RecipeError(f"robust_dataset.sources.{dataset}: the source recipe cannot itself train on D_R")
+    return src
+
+
+def robust_dataset_settings(config: dict) -> dict:
+    """How D_R is optimised (Ilyas et al.: ℓ2-normalised gradient steps on the input)."""
+    rd = config.get("robust_dataset") or {}
+    return {"steps": rd.get("steps", 1000), "step_size": rd.get("step_size", 0.1), "batch_size": rd.get("batch_size", 500)}
 
 
 def _schedule(config: dict, name: str, recipe: str) -> dict:
@@ -245,5 +317,10 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
             raise RecipeError(f"recipe '{recipe}': the curriculum has {longest} steps but the learning-rate schedule "
                               f"only {stages} stages (lr_milestones {hp.get('lr_milestones') or []}); add "
                               f"milestones (e.g. with a `sched…` token) or shorten the lists")  # fmt: skip
+    if "spatial" in specific:
+        specific["spatial"] = _spatial_spec(config, specific)
+    if "mix" in specific:
+        specific["mix"] = {"alpha": float(specific["mix"]), "source": robust_source(config, dataset, recipe),
+                           **robust_dataset_settings(config)}  # fmt: skip
     hp.update(specific)
     return hp

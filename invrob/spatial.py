@@ -1,4 +1,5 @@
-"""Worst-case spatial robustness (papers 003 and 004): grid attacks, worst-of-k and S-PGD.
+"""Worst-case spatial robustness (papers 003 and 004): grid attacks, worst-of-k and S-PGD, and
+training against them (data augmentation, adversarial training, invariance regularisers).
 
 An image counts as robust to an attack only if *every* transform the attack tries is classified
 correctly.  Transforms are a rotation about the centre (degrees) followed by a translation in
@@ -16,6 +17,7 @@ with rotations within ±10°; ``rot30`` / ``rot10`` = the 31 rotations only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -82,6 +84,10 @@ def random_transforms(n: int, max_deg: float, max_px: float, generator: torch.Ge
     return u[:, 0] * max_deg, u[:, 1:] * max_px
 
 
+def _cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, y, reduction="none")
+
+
 @torch.no_grad()
 def worst_of_k(model, x: torch.Tensor, y: torch.Tensor, k: int, max_deg: float, max_px: float,
                generator: torch.Generator | None = None, score=None,
@@ -89,7 +95,7 @@ def worst_of_k(model, x: torch.Tensor, y: torch.Tensor, k: int, max_deg: float, 
     """Worst of ``k`` random transforms per image (Engstrom et al.): the transformed batch that
     maximises ``score(logits, y)`` per image (default: the cross-entropy), and whether every one of
     the k transforms was classified correctly."""
-    score = score or (lambda logits, labels: F.cross_entropy(logits, labels, reduction="none"))
+    score = score or _cross_entropy
     best, best_score = x.clone(), torch.full((len(x),), -float("inf"), device=x.device)
     robust = torch.ones(len(x), dtype=torch.bool, device=x.device)
     for _ in range(k):
@@ -108,7 +114,9 @@ class SpatialPGD:
     """S-PGD: projected sign-gradient ascent of the loss on the transformation parameters
     (angle, dx, dy) through the differentiable (bilinear) transform, from a random start within
     the limits; every iterate stays within [−max_deg, max_deg] × [−max_px, max_px]².  ``perturb``
-    returns the last transformed batch, its parameters, and whether no iterate fooled the model."""
+    returns the last transformed batch, its parameters, and whether no iterate fooled the model.
+    ``score(logits, y)`` (per image) replaces the cross-entropy as the objective, e.g. the
+    invariance regulariser h for paper 004's "x̃ by h"."""
 
     model: torch.nn.Module
     max_deg: float = 30.0
@@ -117,6 +125,7 @@ class SpatialPGD:
     step_deg: float = 5.0
     step_px: float = 0.5
     generator: torch.Generator | None = None
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor):
         a, s = random_transforms(len(x), self.max_deg, self.max_px, self.generator, x.device)
@@ -126,11 +135,12 @@ class SpatialPGD:
             a, s = a.detach().requires_grad_(True), s.detach().requires_grad_(True)
             logits = self.model(transform_pixels(x, a, s))
             robust &= (logits.argmax(1) == y).detach()
-            loss = F.cross_entropy(logits, y, reduction="sum")
-            if loss.requires_grad:
-                ga, gs = torch.autograd.grad(loss, (a, s))
-            else:  # the model ignores its input: nothing to ascend
-                ga, gs = torch.zeros_like(a), torch.zeros_like(s)
+            loss = (self.score or _cross_entropy)(logits, y).sum()
+            ga = gs = None
+            if loss.requires_grad:  # None when the model ignores its input: nothing to ascend
+                ga, gs = torch.autograd.grad(loss, (a, s), allow_unused=True)
+            ga = torch.zeros_like(a) if ga is None else ga
+            gs = torch.zeros_like(s) if gs is None else gs
             a = (a.detach() + self.step_deg * ga.sign()).clamp(-self.max_deg, self.max_deg)
             s = torch.max(torch.min(s.detach() + self.step_px * gs.sign(), limits), -limits)
         with torch.no_grad():
@@ -140,6 +150,62 @@ class SpatialPGD:
 
 
 SPATIAL_ATTACKS = (*GRIDS, "worst-of-k", "spgd")
+
+
+# --------------------------------------------------------------------------- training (paper 004)
+
+REGULARIZERS = ("kl", "l2")
+
+
+def invariance_regularizer(h: str, logits: torch.Tensor, logits_transformed: torch.Tensor,
+                           reduction: str = "mean") -> torch.Tensor:  # fmt: skip
+    """Paper 004's semimetric h(f(x), f(x̃)): ``kl`` = KL(softmax f(x) ‖ softmax f(x̃)) (post-softmax),
+    ``l2`` = ‖f(x) − f(x̃)‖²₂ on the logits; per image (``none``) or its batch ``mean``."""
+    if h == "kl":
+        p_log, q_log = F.log_softmax(logits, 1), F.log_softmax(logits_transformed, 1)
+        per_image = (p_log.exp() * (p_log - q_log)).sum(1)
+    elif h == "l2":
+        per_image = (logits - logits_transformed).pow(2).sum(1)
+    else:
+        raise ValueError(f"unknown invariance regulariser '{h}'; known: {list(REGULARIZERS)}")
+    return per_image.mean() if reduction == "mean" else per_image
+
+
+def transformed_batch(model, x: torch.Tensor, y: torch.Tensor, spec: dict, generator: torch.Generator) -> torch.Tensor:
+    """Paper 004's augmented x̃ within the transformation set (``spec`` from ``recipes.recipe_hparams``):
+    ``da`` a uniformly random transform; ``wok`` the worst of k random ones; ``spgd`` S-PGD.  The
+    worst case maximises the loss, or h(f(x), f(·)) when ``select`` is ``h``; the search runs with
+    the model in eval mode and leaves its mode as it was."""
+    if spec["method"] == "da":
+        return transform_pixels(x, *random_transforms(len(x), spec["max_deg"], spec["max_px"], generator, x.device))
+    was_training = model.training
+    model.eval()
+    score = None
+    if spec.get("select") == "h":
+        with torch.no_grad():
+            reference = model(x)
+        score = lambda logits, _: invariance_regularizer(spec["regularizer"], reference, logits, "none")  # noqa: E731
+    if spec["method"] == "wok":
+        xt = worst_of_k(model, x, y, spec["k"], spec["max_deg"], spec["max_px"], generator, score)[0]
+    else:
+        spgd = SpatialPGD(model, spec["max_deg"], spec["max_px"], spec["steps"], spec["step_deg"], spec["step_px"],
+                          generator, score)  # fmt: skip
+        xt = spgd.perturb(x, y)[0]
+    model.train(was_training)
+    return xt.detach()
+
+
+def spatial_training_loss(model, x: torch.Tensor, y: torch.Tensor, spec: dict,
+                          generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(loss, logits of x̃) of one batch (paper 004): ℓ(x̃) without a regulariser, else the poster's
+    ℓ(x) + ℓ(x̃) + λ·h(f(x), f(x̃)) with one forward pass over [x; x̃]."""
+    xt = transformed_batch(model, x, y, spec, generator)
+    if not spec.get("regularizer"):
+        logits = model(xt)
+        return F.cross_entropy(logits, y), logits
+    logits, logits_t = model(torch.cat([x, xt])).split(len(x))
+    h = invariance_regularizer(spec["regularizer"], logits, logits_t)
+    return F.cross_entropy(logits, y) + F.cross_entropy(logits_t, y) + spec["lambda"] * h, logits_t
 
 
 def spatial_attack_accuracy(model, data, attack: str, settings: dict, generator: torch.Generator) -> dict:

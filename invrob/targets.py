@@ -22,6 +22,7 @@ from .recipes import (
     adversarial_recipe,
     epsilon_label,
     format_epsilon,
+    format_number,
     parse_epsilon,
     rotation_recipe,
     rotation_translation_recipe,
@@ -45,15 +46,19 @@ FIGURE_KINDS = {
     "rotation_accuracy": "accuracy vs test rotation range, with or without training augmentation (App. E.1-E.2)",
     "sample_size": "accuracy vs training-set size, unrotated and ±180° (App. E.3)",
     "pareto": "PGD accuracy vs spatial accuracy of the rows of a `cusp` table, Pareto frontier (paper 001 Fig 6)",
+    "spatial_runtime": "grid accuracy vs mean training time per epoch of spatial-training methods (paper 004)",
+    "snapshot_asr": "attack success rate of PGD / spatial attacks on snapshots taken during training (paper 003 Figs 1-2)",
+    "mix_sweep": "natural and PGD accuracy of models trained on D_mix vs the mix ratio α (paper 003 Fig 3)",
 }
 TABLE_KINDS = {
     "principal_angles": "principal angles between PGD and small-rotation perturbation subspaces (§3.2)",
     "cusp": "adversarial / standard / spatial accuracy of training strategies, mean ± std (paper 001 Table 1)",
-    "spatial_attacks": "accuracy under worst-case spatial attacks (grids, worst-of-k, S-PGD) per model (papers 003/004)",
+    "spatial_attacks": "accuracy under worst-case spatial attacks (grids, worst-of-k, S-PGD) per model and dataset "
+                       "(papers 003/004; paper 004's poster table, paper 003's D vs D_R table)",
 }
 PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented",
               "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds", "columns",
-              "spatial")  # fmt: skip
+              "spatial", "recipe", "evaluations", "x")  # fmt: skip
 # spatial families: training sweep key under `sweeps:`, recipe of one sweep value
 FAMILY_RECIPES = {"rotation": ("rotation", rotation_recipe), "translation": ("translation", translation_recipe),
                   "rt": ("translation", rotation_translation_recipe)}  # fmt: skip
@@ -104,6 +109,15 @@ def evaluation_path(dataset: str, arch: str, recipe: str, seed: int | str, evalu
     return f"results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json"
 
 
+def snapshot_evaluation_path(dataset: str, arch: str, recipe: str, seed: int | str, evaluation: str) -> str:
+    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/eval/{evaluation}.json"
+
+
+def robust_dataset_path(dataset: str, arch: str, recipe: str, seed: int | str) -> str:
+    """D_R built from the checkpoint (dataset, arch, recipe, seed) (paper 003)."""
+    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/robust_dataset.pt"
+
+
 def _model(config: dict, dataset: str, arch: str, recipe: str, group, evaluations: list[str],
            seeds: list[int] | None = None) -> dict:  # fmt: skip
     return {"dataset": dataset, "arch": arch, "recipe": recipe, "group": group,
@@ -151,6 +165,18 @@ def _spatial_sweep(config: dict, panel: dict, evaluations: list[str], where: str
         raise PlanError(f"{where}: sweeps.{sweep_key} (the training ranges of {family}) is not set")
     return [_model(config, panel["dataset"], panel["arch"], recipe(v) if v else rotation_recipe(0), float(v),
                    evaluations) for v in values]  # fmt: skip
+
+
+def _mix_sweep(config: dict, panel: dict, evaluations: list[str], where: str) -> list[dict]:
+    """One model per mix ratio α of ``sweeps.mix`` (α = 0 is natural training, ``rot0``), each with
+    the panel's ``schedule`` when it names one."""
+    alphas = config["sweeps"].get("mix")
+    if not alphas:
+        raise PlanError(f"{where}: sweeps.mix (the D_mix ratios α) is not set")
+    suffix = f"-sched{panel['schedule']}" if panel.get("schedule") else ""
+    return [_model(config, panel["dataset"], panel["arch"],
+                   (f"mix{format_number(a)}" if a else rotation_recipe(0)) + suffix, float(a), evaluations)
+            for a in alphas]  # fmt: skip
 
 
 def invariance_families(kind: str, panel: dict) -> list[str]:
@@ -220,8 +246,17 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                     recipe = rotation_recipe(theta) if suffix is None else with_train_size(rotation_recipe(theta), n)
                     models.append(_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]))
         return models
-    if kind == "spatial_attacks":
-        attacks = panel.get("spatial") or list(SPATIAL_ATTACKS)
+    if kind == "snapshot_asr":
+        recipe = _require(panel, "recipe", where)
+        evaluations = _require(panel, "evaluations", where)
+        return [{"dataset": ds, "arch": panel["arch"], "recipe": recipe, "group": recipe,
+                 "evals": {str(seed): {ev: snapshot_evaluation_path(ds, panel["arch"], recipe, seed, ev)
+                                       for ev in evaluations} for seed in (panel.get("seeds") or config["seeds"])}}]
+    if kind == "mix_sweep":
+        return _mix_sweep(config, panel, ["clean", *(panel.get("evaluations") or ["pgd-l2", "pgd-linf"])], where)
+    if kind in ("spatial_attacks", "spatial_runtime"):
+        default = ["grid775"] if kind == "spatial_runtime" else list(SPATIAL_ATTACKS)
+        attacks = panel.get("spatial") or default
         evals = [f"spatial-{a}" for a in attacks]  # each records the clean accuracy of its own images
         return [{**_model(config, ds, stand_in(config, "archs", c["arch"]), c["recipe"], i + 1, evals,
                           panel.get("seeds")), "label": c["label"], "paper_arch": c["arch"]}

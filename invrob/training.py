@@ -8,7 +8,11 @@ rotation and translation.  Adversarial training (Madry et al.) replaces every tr
 its PGD adversarial examples; TRADES adds β·KL(f(x) ‖ f(x′)) to the natural loss.  Attacks run
 with the model in eval mode (batch-norm statistics are not updated by the attack's passes).
 CuSP (``curriculum``) changes θ and ε at each learning-rate decay (``epoch_settings``); an
-``A-then-B`` recipe starts from the weights of A's checkpoint.
+``A-then-B`` recipe starts from the weights of A's checkpoint.  Paper 004's spatial training
+(``spatial``) trains on a random or worst-case transform x̃ of each batch, optionally with the
+invariance regulariser (``spatial.spatial_training_loss``).  Paper 003's D_mix (``mix``) replaces a
+fraction α of every batch by images of the robust dataset D_R (``robust_path``); ``snapshots``
+saves the model after the listed epochs (attack success rate over training).
 Randomness (initialisation, data order, augmentation angles, dropout)
 comes from the seed alone: on the CPU two runs with the same seed give identical weights.
 
@@ -27,11 +31,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import load_split, to_float
+from .data import TensorDataset, load_split, to_float
 from .io import atomic_torch_save, load_checkpoint
 from .metrics import clean_accuracy
 from .models import build_model
 from .attacks import LinfPGD, TradesKL, trades_loss
+from .spatial import spatial_training_loss
 from .transforms import random_affine, random_crop_flip
 
 MONITOR_TEST_IMAGES = 1000
@@ -98,15 +103,32 @@ def adversarial_batch(model, x, y, spec: dict | None, generator: torch.Generator
     return x_adv
 
 
-def training_loss(model, x, y, spec: dict | None, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def training_loss(model, x, y, spec: dict | None, generator: torch.Generator,
+                  spatial: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """(loss, logits whose accuracy is reported) of one batch: cross-entropy on the batch (natural),
-    on its PGD examples (Madry et al.), or TRADES' CE(f(x)) + β·KL(f(x) ‖ f(x′))."""
+    on its PGD examples (Madry et al.), TRADES' CE(f(x)) + β·KL(f(x) ‖ f(x′)), or paper 004's
+    spatial training (``spatial``)."""
+    if spatial:
+        return spatial_training_loss(model, x, y, spatial, generator)
     x_adv = adversarial_batch(model, x, y, spec, generator)
     if spec and spec.get("method") == "trades" and spec["eps"] > 0:
         natural, adversarial = model(x), model(x_adv)  # two passes, as TRADES (batch-norm statistics)
         return trades_loss(natural, adversarial, y, spec["beta"]), natural
     logits = model(x_adv)
     return F.cross_entropy(logits, y), logits
+
+
+def mix_batch(images: torch.Tensor, labels: torch.Tensor, robust: TensorDataset, alpha: float,
+              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Paper 003's D_mix batch: the first round(α·B) images of a natural batch replaced by images
+    drawn at random (with replacement) from D_R, with D_R's labels."""
+    n_robust = int(round(alpha * len(images)))
+    if n_robust == 0:
+        return images, labels
+    idx = torch.randint(len(robust), (n_robust,), generator=generator, device=generator.device).to(images.device)
+    images, labels = images.clone(), labels.clone()
+    images[:n_robust], labels[:n_robust] = robust.images[idx], robust.labels[idx]
+    return images, labels
 
 
 def _rng_state(generator: torch.Generator) -> dict:
@@ -152,17 +174,27 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
           device: torch.device | str = "cpu", log: Callable[[str], None] = print, progress_file=None,
           on_epoch_end: Callable[[int], None] | None = None,
           prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
-          init_path: str | Path | None = None) -> dict:  # fmt: skip
+          init_path: str | Path | None = None, robust_path: str | Path | None = None,
+          snapshots: tuple[str | Path, list[int]] | None = None) -> dict:  # fmt: skip
     """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``.
 
     ``init_path``: the checkpoint of the previous stage of an ``A-then-B`` recipe; its weights are
-    the starting point (the optimiser and schedule start afresh).
+    the starting point (the optimiser and schedule start afresh).  ``robust_path``: the robust
+    dataset of a ``mix{α}`` recipe.  ``snapshots``: (folder, epochs): a checkpoint
+    ``epoch{e:03d}.pt`` after each listed epoch.
     """
     device = torch.device(device)
     out_path, state_path = Path(out_path), Path(state_path)
     train_set = load_split(data_dir, hp["dataset"], "train").subset(hp.get("train_subset")).to(device)
     # a fixed slice of the test set, only to show progress in the log (never used to select a model)
     monitor_set = load_split(data_dir, hp["dataset"], "test").subset(MONITOR_TEST_IMAGES).to(device)
+    robust_set = None
+    if hp.get("mix"):
+        if robust_path is None:
+            raise ValueError(f"recipe '{hp['recipe']}' trains on D_mix: pass the robust dataset (robust_path)")
+        from .robust_features import load_robust_dataset
+
+        robust_set = load_robust_dataset(robust_path, hp).to(device)
 
     torch.manual_seed(seed)
     model = build_model(hp["arch"], train_set.spec)
@@ -189,6 +221,12 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     adv = hp.get("adversarial")
     adv_note = f", {adv['method'].upper()}-{adv['steps']} training at ε={adv['eps']}" if adv and adv["eps"] else ""
     shift_note = f", translation ±{hp['translation']}" if hp.get("translation") else ""
+    if hp.get("spatial"):
+        sp = hp["spatial"]
+        shift_note += (f", spatial {sp['method']}{sp.get('k', '')} within ±{sp['max_deg']}°/±{sp['max_px']} px"
+                       + (f" + {sp['lambda']}·{sp['regularizer']} (x̃ by {sp['select']})" if sp.get("regularizer") else ""))
+    if hp.get("mix"):
+        shift_note += f", D_mix α={hp['mix']['alpha']}"
     log(f"training {hp['arch']} on {n} {hp['dataset']} images, rotation ±{hp['rotation']}°{shift_note}{adv_note}, "
         f"{hp['epochs']} epochs, {hp['optimizer']} lr {hp['lr']}, batch {bs}, seed {seed}, device {device}")  # fmt: skip
     for epoch in range(start_epoch, hp["epochs"]):
@@ -203,9 +241,11 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         for start in tqdm(steps, desc=f"epoch {epoch + 1}/{hp['epochs']}", file=progress_file, mininterval=5,
                           disable=progress_file is None):  # fmt: skip
             idx = order[start : start + bs]
-            y = train_set.labels[idx]
-            x = augment(to_float(train_set.images[idx]), hp, generator, rotation)
-            loss, logits = training_loss(model, x, y, adv, generator)
+            images, y = train_set.images[idx], train_set.labels[idx]
+            if robust_set is not None:
+                images, y = mix_batch(images, y, robust_set, hp["mix"]["alpha"], generator)
+            x = augment(to_float(images), hp, generator, rotation)
+            loss, logits = training_loss(model, x, y, adv, generator, hp.get("spatial"))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -222,11 +262,17 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
                            "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
                            "rng": _rng_state(generator), "history": history, "hparams": hp, "seed": seed},
                           state_path)  # fmt: skip
+        if snapshots is not None and epoch + 1 in snapshots[1]:
+            _save_checkpoint(model, hp, seed, history, Path(snapshots[0]) / f"epoch{epoch + 1:03d}.pt")
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
 
-    model_cpu = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_torch_save({"state_dict": model_cpu, "arch": hp["arch"], "dataset": hp["dataset"], "hparams": hp,
-                       "seed": seed, "history": history}, out_path)  # fmt: skip
+    _save_checkpoint(model, hp, seed, history, out_path)
     state_path.unlink(missing_ok=True)
     return {"history": history}
+
+
+def _save_checkpoint(model: torch.nn.Module, hp: dict, seed: int, history: list[dict], path: Path) -> None:
+    model_cpu = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_torch_save({"state_dict": model_cpu, "arch": hp["arch"], "dataset": hp["dataset"], "hparams": hp,
+                       "seed": seed, "history": list(history)}, path)  # fmt: skip

@@ -11,7 +11,15 @@ from pathlib import Path
 from .data import DATASETS
 from .evaluation import EVALUATIONS
 from .models import ARCH_TITLES
-from .recipes import RecipeError, parse_epsilon, recipe_hparams, split_stages
+from .recipes import (
+    RecipeError,
+    parse_epsilon,
+    parse_recipe,
+    recipe_hparams,
+    robust_dataset_settings,
+    robust_source,
+    split_stages,
+)
 from .targets import (
     PlanError,
     checkpoint_path,
@@ -19,6 +27,7 @@ from .targets import (
     plan_evaluations,
     plan_files,
     plan_models,
+    robust_dataset_path,
 )
 
 TABLE_FORMATS = ("csv", "md", "tex")
@@ -85,6 +94,28 @@ def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
     return [] if init is None else [checkpoint_path(dataset, arch, init, seed)]
 
 
+def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:
+    """The robust dataset D_R a ``mix{α}`` recipe trains on (as a list: empty for other recipes)."""
+    _, stage = split_stages(recipe)
+    try:
+        if "mix" not in parse_recipe(stage):
+            return []
+        src = robust_source(config, dataset, recipe)
+    except RecipeError as exc:
+        raise ConfigError(str(exc)) from None
+    return [robust_dataset_path(dataset, src["arch"], src["recipe"], src["seed"])]
+
+
+def robust_dataset_params(config: dict, dataset: str) -> dict:
+    """What D_R depends on: its optimisation settings and the training (sub)set it is built from."""
+    return {**robust_dataset_settings(config), "train_subset": config["datasets"][dataset].get("train_subset")}
+
+
+def snapshot_epochs(config: dict) -> list[int]:
+    """The epochs after which ``train_snapshots`` saves the model (paper 003, ASR over training)."""
+    return sorted({int(e) for e in (config.get("snapshots") or {}).get("epochs") or []})
+
+
 def _attacked_subset(config: dict, dataset: str) -> int | None:
     """The test images that attacks run on: the first ``robustness_test_subset`` of the test subset."""
     subset, test = config["evaluation"].get("robustness_test_subset"), config["datasets"][dataset].get("test_subset")
@@ -122,6 +153,13 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
         spatial = {"max_deg": 30.0, "max_px": 3.0, "k": 10, "transform_batch": 2048,
                    "spgd": {"steps": 10, "step_deg": 5.0, "step_px": 0.5}, **(ev.get("spatial") or {})}  # fmt: skip
         settings.update(test_subset=_attacked_subset(config, dataset), **spatial)
+    elif name in ("pgd-linf", "pgd-l2"):
+        norm = name.removeprefix("pgd-")
+        defaults = {"linf": {"epsilons": ["1/255", "2/255", "4/255", "8/255"], "steps": 7, "step_fraction": 0.25},
+                    "l2": {"epsilons": [0.25, 0.5], "steps": 100, "step_size": 0.1}}[norm]  # fmt: skip
+        attack = {**defaults, **((ev.get("pgd_success") or {}).get(norm) or {})}
+        attack["epsilons"] = [parse_epsilon(e) for e in attack["epsilons"]]
+        settings.update(test_subset=_attacked_subset(config, dataset), **attack)
     elif name == "principal-angles":
         if not ds.get("principal_angles"):
             raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")

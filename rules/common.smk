@@ -8,6 +8,9 @@ from invrob.workflow import (
     evaluation_settings,
     figure_evaluations,
     figure_plan,
+    robust_dataset_input,
+    robust_dataset_params,
+    snapshot_epochs,
     train_params,
     warm_start_input,
 )

@@ -1,13 +1,20 @@
-# Rule train: one checkpoint per (dataset, arch, recipe, seed) (see invrob.training).
+# Rules train and train_snapshots: one checkpoint (or one folder of training snapshots) per
+# (dataset, arch, recipe, seed) (see invrob.training).
 from pathlib import Path
 
 from invrob.jobs import train_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-init = sm.input.get("init") or None  # the previous stage's checkpoint of an `A-then-B` recipe
-if init is not None and not isinstance(init, str):
-    init = init[0]
+
+
+def single(name):
+    """The one file of an optional input (the previous stage of `A-then-B`, the D_R of `mix{α}`)."""
+    value = sm.input.get(name) or None
+    return value if value is None or isinstance(value, str) else value[0]
+
+
+snapshots = sm.rule == "train_snapshots"
 # `performance` comes from the config, not from params: speed switches never rerun a job.
-train_job(sm.params.hp, str(Path(sm.input.train).parent), sm.output.model, int(sm.wildcards.seed), sm.threads,
-          sm.params.device, sm.log[0],
-          performance=sm.config.get("performance"), init_path=init)  # fmt: skip
+train_job(sm.params.hp, str(Path(sm.input.train).parent), sm.output[0], int(sm.wildcards.seed), sm.threads,
+          sm.params.device, sm.log[0], performance=sm.config.get("performance"), init_path=single("init"),
+          robust_path=single("robust"), snapshot_epochs=sm.params.epochs if snapshots else None)  # fmt: skip

@@ -99,15 +99,17 @@ PAPER_000_FIGURES = [f"fig{i}" for i in range(1, 32) if i != 7]  # Fig 7 is a sc
 # paper 001: Figs 1-4 and 6 (Fig 5 is paper 000's DeepFool distance, figs 8-11), App. I (Tiny ImageNet)
 PAPER_001_FIGURES = ["p001_fig1", "p001_fig2", "p001_fig3", "p001_fig4", "p001_fig6", "p001_tiny_spatial",
                      "p001_tiny_adversarial"]  # fmt: skip
+PAPER_003_004_FIGURES = ["p003_fig1_2", "p003_fig3", "p004_runtime"]
 
 
-def test_paper_config_has_every_figure_and_table_of_papers_000_and_001():
+def test_paper_config_has_every_figure_and_table_of_the_papers():
     config = load_config()
-    assert sorted(config["figures"]) == sorted(PAPER_000_FIGURES + PAPER_001_FIGURES)
+    figures = PAPER_000_FIGURES + PAPER_001_FIGURES + PAPER_003_004_FIGURES
+    assert sorted(config["figures"]) == sorted(figures)
     targets = all_targets(config)
-    for name in PAPER_000_FIGURES + PAPER_001_FIGURES:
+    for name in figures:
         assert f"figures/{name}.pdf" in targets and f"figures/{name}.csv" in targets
-    for name in ("table1", "table2", "cusp_table1", "spatial_attacks_mnist"):
+    for name in ("table1", "table2", "cusp_table1", "spatial_attacks_mnist", "p004_table", "p003_table1"):
         assert all(f"tables/{name}.{ext}" in targets for ext in ("csv", "md", "tex"))
     check_config(config)
 
@@ -197,8 +199,9 @@ def test_dry_run_of_fig1_at_paper_scale_plans_seven_trainings(workflow_copy):
 def test_dry_run_at_paper_scale_plans_every_figure_and_table(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "all").stdout
     counts = job_counts(out)
-    assert counts["figure"] == 37 and counts["table"] == 4 and counts["prepare_dataset"] == 5
-    assert counts["train"] == 245  # each model once, however many figures read it
+    assert counts["figure"] == 40 and counts["table"] == 6 and counts["prepare_dataset"] == 6
+    assert counts["train"] == 298  # each model once, however many figures read it
+    assert counts["train_snapshots"] == 1 and counts["robust_dataset"] == 1 and counts["evaluate_snapshots"] == 4
 
 
 def test_dry_run_of_table1_plans_the_papers_vgg16_runs(workflow_copy):
