@@ -67,7 +67,8 @@ class LinfPGD:
         return (x + delta).clamp_(0, 1).detach()
 
 
-def _per_image_norm(x: torch.Tensor) -> torch.Tensor:
+def per_image_norm(x: torch.Tensor) -> torch.Tensor:
+    """The ℓ2 norm of every image of a batch, shaped to broadcast against it (N×1×…×1)."""
     return x.flatten(1).norm(dim=1).view(-1, *([1] * (x.dim() - 1)))
 
 
@@ -86,9 +87,9 @@ class L2PGD:
         delta = torch.zeros_like(x)
         for _ in range(self.steps):
             grad = _input_gradient(self.model, x + delta, y)
-            delta = delta + self.step_size * grad / _per_image_norm(grad).clamp_min(1e-6)
+            delta = delta + self.step_size * grad / per_image_norm(grad).clamp_min(1e-6)
             delta = (x + delta).clamp(0, 1) - x
-            delta = delta * (self.eps / _per_image_norm(delta)).clamp(max=1.0)
+            delta = delta * (self.eps / per_image_norm(delta)).clamp(max=1.0)
         return (x + delta).clamp(0, 1).detach()
 
 

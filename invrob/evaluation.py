@@ -26,7 +26,7 @@ from typing import Callable
 
 import torch
 
-from .data import get_spec, load_split
+from .data import TensorDataset, get_spec, load_split
 from .io import load_checkpoint
 from .metrics import (
     clean_accuracy,
@@ -154,11 +154,14 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
 
 def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, settings: dict,
                    device="cpu", log: Callable[[str], None] = print,
-                   prepare_model: Callable | None = None) -> dict:  # fmt: skip
+                   prepare_model: Callable | None = None, test_set: TensorDataset | None = None) -> dict:  # fmt: skip
+    """Evaluation ``name`` of one checkpoint; ``test_set`` (already subset and on the device) saves
+    reading the test split again when several checkpoints of one dataset are evaluated in a row."""
     if name not in EVALUATIONS:
         raise ValueError(f"unknown evaluation '{name}'; known: {sorted(EVALUATIONS)}")
     model, ckpt = load_model(checkpoint, device, prepare_model)
-    test_set = load_split(data_dir, ckpt["dataset"], "test").subset(settings.get("test_subset")).to(device)
+    if test_set is None:
+        test_set = load_split(data_dir, ckpt["dataset"], "test").subset(settings.get("test_subset")).to(device)
     log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "
         f"{ckpt['dataset']} test images, device {device}")  # fmt: skip
     t0 = time.perf_counter()

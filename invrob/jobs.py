@@ -91,9 +91,11 @@ def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path:
         log(f"wrote {out_path}: {stats}")
 
 
-def evaluate_snapshots_job(evaluation: str, folder: str, data_dir: str, settings: dict, out_path: str, threads: int,
-                           device: str, log_path=None, performance: dict | None = None) -> None:  # fmt: skip
-    """One evaluation of every snapshot in ``folder``, in epoch order, as one JSON file."""
+def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir: str, settings: dict, out_path: str,
+                           threads: int, device: str, log_path=None, performance: dict | None = None) -> None:  # fmt: skip
+    """One evaluation of every snapshot in ``folder``, in epoch order, as one JSON file (the test
+    split of ``dataset`` is read once for all of them)."""
+    from .data import load_split
     from .evaluation import run_evaluation
 
     with job_log(log_path) as (log, _):
@@ -102,8 +104,9 @@ def evaluate_snapshots_job(evaluation: str, folder: str, data_dir: str, settings
             raise FileNotFoundError(f"{folder} holds no snapshots (epoch*.pt); delete it and rerun snakemake")
         runs = []
         with job_device(threads, device, performance, log) as (dev, prepare):
+            test_set = load_split(data_dir, dataset, "test").subset(settings.get("test_subset")).to(dev)
             for path in snapshots:
-                result = run_evaluation(evaluation, str(path), data_dir, settings, dev, log, prepare)
+                result = run_evaluation(evaluation, str(path), data_dir, settings, dev, log, prepare, test_set)
                 runs.append({"epoch": len(result["training_history"]), **result})
         atomic_write_json({"evaluation": evaluation, "snapshots": runs}, out_path)
         log(f"wrote {out_path}: {len(runs)} snapshots")

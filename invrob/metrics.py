@@ -143,7 +143,7 @@ def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterabl
     or ℓ2 PGD (``steps`` of ``step_size``, no random start) for each ε (paper 003 §2.1)."""
     clean = predict(model, data.images, batch_size) == data.labels
     out = {"norm": norm, "epsilon": [], "accuracy": [], "attack_success_rate": [],
-           "clean_accuracy": fraction_equal(clean, torch.ones_like(clean))}  # fmt: skip
+           "clean_accuracy": float(clean.float().mean())}  # fmt: skip
     for eps in map(float, epsilons):
         if norm == "linf":
             attacker = LinfPGD(model, eps, settings["steps"], settings["step_fraction"] * eps, True)
@@ -158,7 +158,7 @@ def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterabl
                 correct.append(model(x_adv).argmax(1) == data.labels[sl])
         correct = torch.cat(correct)
         out["epsilon"].append(eps)
-        out["accuracy"].append(fraction_equal(correct, torch.ones_like(correct)))
+        out["accuracy"].append(float(correct.float().mean()))
         out["attack_success_rate"].append(attack_success_rate(clean, correct))
         if log:
             log(f"{norm} PGD eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, ASR {out['attack_success_rate'][-1]:.4f}")

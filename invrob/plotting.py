@@ -460,7 +460,7 @@ def draw_spatial_runtime(plan: dict, evals: dict):
             for m in (m for m in panel["models"] if m["label"] == label):
                 secs = np.asarray([_epoch_seconds(evals[by_ev[f"spatial-{attack}"]]) for by_ev in m["evals"].values()])
                 acc = 100 * seed_values(m, f"spatial-{attack}", evals, lambda r: r["accuracy"])
-                pts.append((secs.mean(), acc.mean(), acc.std(), m["recipe"], len(acc)))
+                pts.append((secs.mean(), acc.mean(), acc.std(), m["recipe"]))
                 _rows(rows, dataset_title(panel), f"{label} [{m['recipe']}] seconds_per_epoch", "", secs.mean(),
                       secs.std(), len(secs))  # fmt: skip
                 _rows(rows, dataset_title(panel), f"{label} [{m['recipe']}] {attack}_accuracy", "", acc.mean() / 100,
@@ -468,7 +468,7 @@ def draw_spatial_runtime(plan: dict, evals: dict):
             pts.sort()
             ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", ms=4,
                         capsize=2, color=palette[label], label=label, ls="-" if len(pts) > 1 else "none")  # fmt: skip
-            for x, y, _, recipe, _ in pts:
+            for x, y, _, recipe in pts:
                 ax.annotate(recipe, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
         ax.set(xlabel="mean training time per epoch (s)", ylabel=f"{SPATIAL_ATTACK_LABELS.get(attack, attack)} "
                f"accuracy (%)", title=model_title(panel))  # fmt: skip

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from .attacks import per_image_norm
 from .data import TensorDataset, get_spec, to_float
 from .io import atomic_torch_save
 
@@ -41,10 +42,6 @@ def representation(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return captured[-1].flatten(1)
 
 
-def _unit(g: torch.Tensor) -> torch.Tensor:
-    return g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
-
-
 def match_representation(model: nn.Module, target: torch.Tensor, start: torch.Tensor, steps: int,
                          step_size: float) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """Gradient descent from ``start`` on ‖g(x) − g(target)‖₂: (x_r, its final distance per image)."""
@@ -55,7 +52,7 @@ def match_representation(model: nn.Module, target: torch.Tensor, start: torch.Te
         x.requires_grad_(True)
         loss = (representation(model, x) - goal).norm(dim=1).sum()
         (grad,) = torch.autograd.grad(loss, x)
-        x = (x.detach() - step_size * _unit(grad)).clamp(0, 1)
+        x = (x.detach() - step_size * grad / per_image_norm(grad).clamp_min(1e-12)).clamp(0, 1)
     with torch.no_grad():
         distance = (representation(model, x) - goal).norm(dim=1)
     return x.detach(), distance

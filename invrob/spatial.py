@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .metrics import float_batches, predict
+from .metrics import attack_success_rate, float_batches, predict
 from .transforms import affine_transform
 
 # name: (translation values per axis, rotation values, max |shift| in px, max |angle| in degrees)
@@ -227,8 +227,7 @@ def spatial_attack_accuracy(model, data, attack: str, settings: dict, generator:
             spgd = SpatialPGD(model, settings["max_deg"], settings["max_px"], generator=generator, **settings["spgd"])
             robust.append(spgd.perturb(x, y)[2])
     robust = torch.cat(robust) & clean  # the untransformed image is part of every attack
-    n_clean = int(clean.sum())
     return {"attack": attack, "accuracy": float(robust.float().mean()), "clean_accuracy": float(clean.float().mean()),
-            "attack_success_rate": float(1 - robust.sum() / n_clean) if n_clean else float("nan"),
+            "attack_success_rate": attack_success_rate(clean, robust),
             "transforms": len(grid[0]) if grid is not None else None,
             "interpolation": INTERPOLATION, "fill": "zero padding"}  # fmt: skip

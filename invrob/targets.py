@@ -119,9 +119,11 @@ def robust_dataset_path(dataset: str, arch: str, recipe: str, seed: int | str) -
 
 
 def _model(config: dict, dataset: str, arch: str, recipe: str, group, evaluations: list[str],
-           seeds: list[int] | None = None) -> dict:  # fmt: skip
+           seeds: list[int] | None = None, path=evaluation_path) -> dict:  # fmt: skip
+    """A model of a plan with the file of each (seed, evaluation); ``path`` names the files (per
+    checkpoint, or ``snapshot_evaluation_path`` for all snapshots of one training run)."""
     return {"dataset": dataset, "arch": arch, "recipe": recipe, "group": group,
-            "evals": {str(seed): {ev: evaluation_path(dataset, arch, recipe, seed, ev) for ev in evaluations}
+            "evals": {str(seed): {ev: path(dataset, arch, recipe, seed, ev) for ev in evaluations}
                       for seed in (seeds or config["seeds"])}}  # fmt: skip
 
 
@@ -249,9 +251,8 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
     if kind == "snapshot_asr":
         recipe = _require(panel, "recipe", where)
         evaluations = _require(panel, "evaluations", where)
-        return [{"dataset": ds, "arch": panel["arch"], "recipe": recipe, "group": recipe,
-                 "evals": {str(seed): {ev: snapshot_evaluation_path(ds, panel["arch"], recipe, seed, ev)
-                                       for ev in evaluations} for seed in (panel.get("seeds") or config["seeds"])}}]
+        return [_model(config, ds, panel["arch"], recipe, recipe, evaluations, panel.get("seeds"),
+                       snapshot_evaluation_path)]
     if kind == "mix_sweep":
         return _mix_sweep(config, panel, ["clean", *(panel.get("evaluations") or ["pgd-l2", "pgd-linf"])], where)
     if kind in ("spatial_attacks", "spatial_runtime"):
