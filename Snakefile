@@ -1,27 +1,55 @@
 # Invariance vs. adversarial robustness: the papers' figures and tables from scratch.
-#   snakemake --cores 2 --configfile config/quick.yaml all     # whole pipeline, CPU, offline
-#   snakemake --cores 4 --resources gpu=4 figures/fig1.pdf      # one paper figure on 4 GPUs
+#   snakemake all --cores 2 --configfile config/quick.yaml      # whole pipeline, CPU, offline
+#   snakemake figures/fig1.pdf --cores 4 --resources gpu=4      # one paper figure on 4 GPUs
+# Targets go first (or after `--`): `--configfile` and `--resources` take several values.
 # See README.md.  Rules hold wiring only; the logic is in the `invrob` package.
 
 import os
+import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
+
+# this workflow's own package (not another checkout's installed copy): the rules' params,
+# including the code fingerprints, are computed from the code the jobs will run
+sys.path.insert(0, workflow.basedir)
+
+from invrob.workflow import validate_config
 
 
 # the paper config next to this Snakefile, so that `-d elsewhere` runs work too; overlays via --configfile
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-validate(config, "config/schema.yaml")
+validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    dataset=r"[a-z0-9_]+",
+    arch=r"[a-z0-9_]+",
+    recipe=r"[A-Za-z0-9_.\-]+",
+    seed=r"\d+",
+    evaluation=r"[a-z0-9\-]+",
+
+
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
+
+
+# cheap jobs run where snakemake runs, also under --profile profiles/slurm: the download needs the
+# internet (compute nodes often have none), figures and tables take seconds
+localrules:
+    all,
+    prepare_dataset,
+    figure,
+    table,
+    unknown_target,
 
 
 rule all:

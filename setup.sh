@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Install what the pipeline and its tests need into the active Python environment:
+# Install what the pipeline (and, with --tests, its test suite) needs, into the project's own
+# virtualenv .venv (no active environment needed; Debian's python3 refuses pip outside one, PEP 668):
 #   - Debian's offline copy of Fashion-MNIST (dataset-fashion-mnist), used by the quick config;
-#   - this package with its pinned dependencies (torch 2.14.1, torchvision 0.29.1, snakemake 9,
-#     advertorch 0.2.3, …) and the test extras.
-#   --tests   also Debian's SLURM daemons (slurmctld, slurmd, slurm-client, munge), which the test
-#             suite starts as a throw-away single-node cluster to run the workflow through SLURM.
-# Activate a virtualenv/conda env first if you want isolation.  Idempotent: reruns are quick.
+#   - this package and every Python dependency at the versions in constraints.txt (torch 2.14.1,
+#     torchvision 0.29.1, snakemake 9.27, …), so that a fresh install next month gets the same.
+#   --tests   also the test tools (pytest, torchattacks as a reference implementation) and Debian's
+#             SLURM daemons (slurmctld, slurmd, slurm-client, munge), which the test suite starts as
+#             a throw-away single-node cluster to run the workflow through SLURM.
+# Afterwards run everything with .venv/bin/… (or `source .venv/bin/activate` first).
+# INVROB_VENV=path chooses another virtualenv.  Idempotent: reruns are quick.
 set -euo pipefail
 cd "$(dirname "$0")"
+VENV=${INVROB_VENV:-.venv}
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
@@ -35,6 +39,20 @@ if [ "$WITH_TESTS" = 1 ]; then
     command -v "${cmd%%:*}" >/dev/null || packages+=("${cmd##*:}")
   done
 fi
+# Debian's python3 has no venv/ensurepip until python3-venv is installed
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 [ ${#packages[@]} -eq 0 ] || apt_install "${packages[@]}"
-python3 -m pip install -q -e ".[test]"
-echo "setup.sh: done ($(python3 -c 'import torch, snakemake; print("torch", torch.__version__, "| snakemake", snakemake.__version__)'))"
+
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PY="$VENV/bin/python"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "setup.sh: Python >= 3.10 needed" >&2; exit 1; }
+pip_install() { "$PY" -m pip install -q --disable-pip-version-check -c constraints.txt "$@"; }
+if [ "$WITH_TESTS" = 1 ]; then
+  pip_install -e ".[test]"
+  # torchattacks pins requests~=2.25.1 (advisories fixed in 2.31-2.32.4): its real needs (torch,
+  # torchvision, numpy, scipy, tqdm, requests) are in already, so it goes in without its pins
+  pip_install --no-deps torchattacks
+else
+  pip_install -e .
+fi
+echo "setup.sh: done in $VENV ($("$PY" -c 'import torch, snakemake, requests; print("torch", torch.__version__, "| snakemake", snakemake.__version__, "| requests", requests.__version__)'))"

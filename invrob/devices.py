@@ -64,6 +64,21 @@ def acquire_slot(n_slots: int, lock_dir: str | Path | None = None, timeout: floa
         time.sleep(poll)
 
 
+def nvidia_gpus_visible() -> int:
+    """How many NVIDIA GPUs this machine shows, without initialising CUDA (for the DAG: job threads).
+
+    Counts the driver's ``/proc/driver/nvidia/gpus`` entries, capped by ``CUDA_VISIBLE_DEVICES``
+    when that is set (an empty value or ``-1`` hides every GPU).
+    """
+    root = Path("/proc/driver/nvidia/gpus")
+    count = len(list(root.iterdir())) if root.is_dir() else 0
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [v for v in visible.split(",") if v.strip()]
+        count = 0 if not ids or ids[0].strip() == "-1" else min(count, len(ids))
+    return count
+
+
 def select_device(threads: int = 1, prefer: str = "auto", lock_dir: str | Path | None = None) -> DeviceLease:
     """Choose the job's device: a free GPU slot, SLURM's GPU, or the CPU with ``threads`` threads.
 

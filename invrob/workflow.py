@@ -5,12 +5,15 @@ Kept here (not in ``rules/common.smk``) so that it is unit-tested without Snakem
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 from .data import DATASETS
+from .devices import nvidia_gpus_visible
 from .evaluation import EVALUATIONS
 from .models import ARCH_TITLES
+from .fingerprint import code_fingerprint
 from .recipes import (
     RecipeError,
     parse_epsilon,
@@ -35,6 +38,51 @@ TABLE_FORMATS = ("csv", "md", "tex")
 
 class ConfigError(ValueError):
     pass
+
+
+# --------------------------------------------------------------------------- config as the user gives it
+
+# `--config key=value` hands Snakemake's parser's result over as is: `false` stays a string
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+
+
+def validate_config(config: dict, schema_path: str | Path) -> None:
+    """Check ``config`` against the schema (filling in its defaults); one short error naming the key.
+
+    Snakemake's own ``validate`` prints the whole schema and config after the one useful line.
+    Top-level booleans given as words on the command line (``--config allow_download=false``) are
+    read as YAML would read them.
+    """
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    for key, prop in schema.get("properties", {}).items():
+        value = config.get(key)
+        if prop.get("type") == "boolean" and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
+            config[key] = _BOOLEAN_WORDS[value.lower()]
+    try:
+        validate(config, str(schema_path))
+    except WorkflowError as exc:
+        error = exc.__context__  # the jsonschema ValidationError that validate() caught
+        if not hasattr(error, "absolute_path"):
+            raise
+        raise ConfigError(validation_message(error)) from None
+
+
+def validation_message(error) -> str:
+    """``key.path: what is wrong`` for a jsonschema ``ValidationError`` (the most specific cause)."""
+    from jsonschema.exceptions import best_match
+
+    if error.context:  # oneOf / anyOf: say why the closest alternative failed
+        error = best_match(error.context)
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    message = error.message
+    if "is not of type" in message and isinstance(error.instance, str):
+        message += (" (a list or nested value given with --config arrives as text: put it in a YAML file and "
+                    "add that file to --configfile)")  # fmt: skip
+    return f"invalid config: {where or 'top level'}: {message}"
 
 
 WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +127,54 @@ def all_targets(config: dict) -> list[str]:
     for name in sorted(config.get("tables") or {}):
         targets += [f"tables/{name}.{ext}" for ext in TABLE_FORMATS]
     return targets
+
+
+def unknown_target_message(config: dict, path: str) -> str:
+    """What to ask for instead of ``path`` (a file under figures/ or tables/ no rule makes)."""
+    def natural(name):  # fig2 before fig10
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+    figures = ", ".join(sorted(config["figures"], key=natural))
+    tables = ", ".join(sorted(config.get("tables") or {}, key=natural))
+    return (f"'{path}' is not a target of this workflow (config: figures, tables). Targets:\n"
+            f"  figures/NAME.pdf|png|csv, NAME one of: {figures}\n"
+            f"  tables/NAME.md|csv|tex, NAME one of: {tables}\n"
+            f"  all (every one of them)")  # fmt: skip
+
+
+def not_a_target_pattern(config: dict) -> str:
+    """A regex for file names under figures/ or tables/ that are not targets of ``config``."""
+    names = (t.split("/", 1)[1] for t in all_targets(config))
+    return "(?!(" + "|".join(map(re.escape, names)) + ")$).+"
+
+
+# --------------------------------------------------------------------------- jobs: code and threads
+
+# each rule's jobs enter the package here (invrob.jobs); their code fingerprint starts there
+JOB_ENTRIES = {"train": "train_job", "train_snapshots": "train_job", "robust_dataset": "robust_dataset_job",
+               "evaluate": "evaluate_job", "evaluate_snapshots": "evaluate_snapshots_job", "figure": "figure_job",
+               "table": "table_job"}  # fmt: skip
+# training prints the accuracy on a few test images after each epoch: it never changes the weights,
+# so editing that metric does not retrain (it reruns the evaluations that use it)
+TRAINING_PROGRESS_ONLY = ("invrob.metrics:clean_accuracy",)
+
+
+def job_code(rule: str, **keys: str) -> str:
+    """Fingerprint of the package code a job of ``rule`` runs (a param: a behaviour change reruns it).
+
+    ``keys`` pick the entries of the registries the job dispatches on (``evaluation``, ``arch``,
+    ``dataset``, ``kind``), see ``invrob.fingerprint``.
+    """
+    exclude = TRAINING_PROGRESS_ONLY if rule in ("train", "train_snapshots") else ()
+    return code_fingerprint(f"invrob.jobs:{JOB_ENTRIES[rule]}", exclude=exclude, **keys)
+
+
+def gpu_jobs_expected(config: dict) -> bool:
+    """Whether training/evaluation jobs will run on a GPU: ``device: cuda``, or ``auto`` on a machine
+    that shows an NVIDIA GPU.  Their data then lives on the GPU and they need ``gpu_threads`` CPU
+    threads (1) instead of ``threads``, so that ``--cores 4 --resources gpu=4`` runs four at once."""
+    device = config.get("device", "auto")
+    return device == "cuda" or (device == "auto" and nvidia_gpus_visible() > 0)
 
 
 def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:

@@ -1,6 +1,5 @@
-# Helpers shared by the rules: the package's view of the config, and wildcard shapes.
-import os
-import re
+# Helpers shared by the rules: the package's view of the config.
+import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 
 from invrob.workflow import (
     all_targets,
@@ -8,28 +7,40 @@ from invrob.workflow import (
     evaluation_settings,
     figure_evaluations,
     figure_plan,
+    gpu_jobs_expected,
+    job_code,
     robust_dataset_input,
     robust_dataset_params,
     snapshot_epochs,
+    not_a_target_pattern,
     train_params,
+    unknown_target_message,
     warm_start_input,
 )
 
 check_config(config)
 
-# an input of every figure rule: editing the plotting helpers reruns the figures, and nothing else
-PLOTTING_MODULE = os.path.join(workflow.basedir, "invrob", "plotting.py")
-
-
-wildcard_constraints:
-    dataset=r"[a-z0-9_]+",
-    arch=r"[a-z0-9_]+",
-    recipe=r"[A-Za-z0-9_.\-]+",
-    seed=r"\d+",
-    evaluation=r"[a-z0-9\-]+",
+# GPU jobs keep their data on the GPU and need ~1 CPU thread; on the CPU they use `threads`
+GPU_JOBS = gpu_jobs_expected(config)
 
 
 def res(rule_name, key):
     """A resource of `rule_name` from the config's `resources:` section (schema defaults apply)."""
-    defaults = {"threads": 1, "mem_mb": 4000, "runtime": 60}
+    defaults = {"threads": 1, "gpu_threads": 1, "mem_mb": 4000, "runtime": 60}
     return config.get("resources", {}).get(rule_name, {}).get(key, defaults[key])
+
+
+def gpu_job_threads(rule_name):
+    """CPU threads of a training/evaluation job: `gpu_threads` on a GPU, else `threads`."""
+    return res(rule_name, "gpu_threads" if GPU_JOBS else "threads")
+
+
+def code_of(rule_name, **keys):
+    """Param `code`: the fingerprint of the package code the job runs (see invrob.fingerprint).
+    Editing that code's behaviour reruns the job; comments, docstrings and formatting do not."""
+    return lambda w: job_code(rule_name, **{k: getattr(w, v) for k, v in keys.items()})
+
+
+def unknown_target(wildcards):
+    """The input of unknown_target (any non-target under figures/ or tables/): an error listing the targets."""
+    raise ValueError(unknown_target_message(config, f"{wildcards.section}/{wildcards.file}"))

@@ -6,8 +6,9 @@ rule evaluate:
         json="results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json",
     params:
         settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
+        code=code_of("evaluate", evaluation="evaluation", arch="arch", dataset="dataset"),
         device=config["device"],
-    threads: res("evaluate", "threads")
+    threads: gpu_job_threads("evaluate")
     resources:
         gpu=1,
         mem_mb=res("evaluate", "mem_mb"),
@@ -31,8 +32,9 @@ rule evaluate_snapshots:
         json="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/eval/{evaluation}.json",
     params:
         settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
+        code=code_of("evaluate_snapshots", evaluation="evaluation", arch="arch", dataset="dataset"),
         device=config["device"],
-    threads: res("evaluate", "threads")
+    threads: gpu_job_threads("evaluate")
     resources:
         gpu=1,
         mem_mb=res("evaluate", "mem_mb"),

@@ -1,13 +1,12 @@
 # Paper figures and tables by their paper numbers (aliases defined in the config).  They read
 # evaluation files only, so no figure or table change ever retrains or re-evaluates; the plan
-# (params) says which file is what, and the plotting module is an input, so editing it reruns
-# the figures and tables (and nothing else).
+# (params) says which file is what, and the code fingerprint (params) of the plotting code of the
+# figure's kind reruns the figures and tables whose drawing code changed (and nothing else).
 
 
 rule figure:
     input:
         evals=lambda w: figure_evaluations(config, w.name, "figures"),
-        plotting=PLOTTING_MODULE,
     output:
         pdf="figures/{name}.pdf",
         png="figures/{name}.png",
@@ -16,6 +15,7 @@ rule figure:
         name="|".join(map(re.escape, config["figures"])) or "^$",
     params:
         plan=lambda w: figure_plan(config, w.name, "figures"),
+        code=lambda w: job_code("figure", kind=figure_plan(config, w.name, "figures")["kind"]),
     threads: res("figure", "threads")
     resources:
         mem_mb=res("figure", "mem_mb"),
@@ -33,7 +33,6 @@ rule figure:
 rule table:
     input:
         evals=lambda w: figure_evaluations(config, w.name, "tables"),
-        plotting=PLOTTING_MODULE,
     output:
         csv="tables/{name}.csv",
         md="tables/{name}.md",
@@ -42,6 +41,7 @@ rule table:
         name="|".join(map(re.escape, config.get("tables") or {})) or "^$",
     params:
         plan=lambda w: figure_plan(config, w.name, "tables"),
+        code=lambda w: job_code("table", kind=figure_plan(config, w.name, "tables")["kind"]),
     threads: res("table", "threads")
     resources:
         mem_mb=res("table", "mem_mb"),
@@ -54,3 +54,21 @@ rule table:
         "benchmarks/tables/{name}.tsv"
     script:
         "../scripts/table.py"
+
+
+# Any other file under figures/ or tables/: a short error listing the valid targets, before any job
+# runs (instead of Snakemake's "No rule to produce").
+rule unknown_target:
+    input:
+        unknown_target,
+    output:
+        "{section}/{file}",
+    wildcard_constraints:
+        section="figures|tables",
+        file=not_a_target_pattern(config),
+    log:
+        "logs/unknown_target/{section}/{file}.log",
+    conda:
+        "../environment.yml"
+    shell:
+        "false"

@@ -11,8 +11,9 @@ rule train:
     params:
         # every hyperparameter of the run: editing one in the config reruns only what it affects
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
+        code=code_of("train", arch="arch", dataset="dataset"),
         device=config["device"],
-    threads: res("train", "threads")
+    threads: gpu_job_threads("train")
     resources:
         gpu=1,
         mem_mb=res("train", "mem_mb"),
@@ -40,8 +41,9 @@ rule train_snapshots:
     params:
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
         epochs=snapshot_epochs(config),
+        code=code_of("train_snapshots", arch="arch", dataset="dataset"),
         device=config["device"],
-    threads: res("train", "threads")
+    threads: gpu_job_threads("train")
     resources:
         gpu=1,
         mem_mb=res("train", "mem_mb"),
@@ -65,8 +67,9 @@ rule robust_dataset:
         robust="results/{dataset}/{arch}/{recipe}/seed{seed}/robust_dataset.pt",
     params:
         settings=lambda w: robust_dataset_params(config, w.dataset),
+        code=code_of("robust_dataset", arch="arch", dataset="dataset"),
         device=config["device"],
-    threads: res("train", "threads")
+    threads: gpu_job_threads("train")
     resources:
         gpu=1,
         mem_mb=res("train", "mem_mb"),

@@ -1,7 +1,10 @@
 # Rule evaluate: one evaluation file per checkpoint and evaluation (see invrob.evaluation).
+import sys
 from pathlib import Path
 
-from invrob.jobs import evaluate_job
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
+
+from invrob.jobs import evaluate_job  # noqa: E402
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 # `performance` comes from the config, not from params: speed switches never rerun a job.

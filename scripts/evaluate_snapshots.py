@@ -1,7 +1,10 @@
 # Rule evaluate_snapshots: one evaluation of every training snapshot (see invrob.jobs).
+import sys
 from pathlib import Path
 
-from invrob.jobs import evaluate_snapshots_job
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
+
+from invrob.jobs import evaluate_snapshots_job  # noqa: E402
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 evaluate_snapshots_job(sm.wildcards.evaluation, sm.input.snapshots, sm.wildcards.dataset,

@@ -1,5 +1,10 @@
 # Rule figure: one paper figure from its plan (see invrob.targets and invrob.plotting).
-from invrob.jobs import figure_job
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
+
+from invrob.jobs import figure_job  # noqa: E402
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 figure_job(sm.params.plan, sm.output.pdf, sm.output.png, sm.output.csv, sm.log[0])

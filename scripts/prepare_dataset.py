@@ -1,5 +1,10 @@
 # Rule prepare_dataset: find/verify/convert one dataset (see invrob.data).
-from invrob.jobs import prepare_dataset_job
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
+
+from invrob.jobs import prepare_dataset_job  # noqa: E402
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 prepare_dataset_job(sm.wildcards.dataset, sm.params.data_root, sm.output.train.rsplit("/", 1)[0],

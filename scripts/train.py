@@ -1,8 +1,11 @@
 # Rules train and train_snapshots: one checkpoint (or one folder of training snapshots) per
 # (dataset, arch, recipe, seed) (see invrob.training).
+import sys
 from pathlib import Path
 
-from invrob.jobs import train_job
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
+
+from invrob.jobs import train_job  # noqa: E402
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 

@@ -1,0 +1,221 @@
+"""Fingerprints of the package code a job runs, so that editing that code reruns that job.
+
+Snakemake reruns a job when its ``params`` change.  The rules pass ``code_fingerprint(...)`` of
+the job's entry point as a param: a hash of every top-level function, class and assignment of
+``invrob`` that the entry point can reach, found statically (names and ``module.attr`` chains
+resolved through the package's imports, lazy imports included).  The hash is taken over the
+syntax tree without docstrings and annotations, so a comment, a docstring or reformatting
+changes nothing, while any change of behaviour in reached code changes the fingerprint.
+
+Registries keyed by a wildcard (``EVALUATIONS[evaluation]``, ``ARCHITECTURES[arch]``,
+``DATASETS[dataset]``, ``FIGURES[kind]``) are *dispatch tables*: only the entry of the job's key
+(and entries the table builds with ``**``) is followed, so editing GCNN's class reruns GCNN's
+jobs only.  The analysis reads the sources with ``ast``: it imports nothing (no torch at DAG
+time).  It is conservative where it cannot be exact: anything a reached symbol names counts.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE = "invrob"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# registries whose entries are picked by a job's wildcard: (module, name) → what the key means
+DISPATCH_TABLES = {
+    ("invrob.evaluation", "EVALUATIONS"): "evaluation",
+    ("invrob.models", "ARCHITECTURES"): "arch",
+    ("invrob.data", "DATASETS"): "dataset",
+    ("invrob.plotting", "FIGURES"): "kind",
+    ("invrob.plotting", "TABLES"): "kind",
+}
+MODULE_CODE = "<module>"  # a module's top-level statements that are neither definitions nor imports
+
+
+@dataclass
+class _Module:
+    name: str
+    symbols: dict[str, list[ast.AST]] = field(default_factory=dict)  # top-level name → defining statements
+    imports: dict[str, tuple] = field(default_factory=dict)  # local name → ("module", m) | ("symbol", m, name)
+
+
+def _resolve(module: str, node: ast.ImportFrom | ast.Import, is_package: bool) -> dict[str, tuple]:
+    """The package-internal names an import statement binds (external imports are ignored)."""
+    out = {}
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name == PACKAGE or alias.name.startswith(PACKAGE + "."):
+                if alias.asname:
+                    out[alias.asname] = ("module", alias.name)
+                else:
+                    out[alias.name.split(".")[0]] = ("module", PACKAGE)
+        return out
+    if node.level:
+        parts = module.split(".")
+        base = parts if is_package else parts[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        source = ".".join(base + ([node.module] if node.module else []))
+    else:
+        source = node.module or ""
+    if not (source == PACKAGE or source.startswith(PACKAGE + ".")):
+        return out
+    for alias in node.names:
+        local = alias.asname or alias.name
+        submodule = f"{source}.{alias.name}"
+        if (PACKAGE_DIR / (submodule.removeprefix(PACKAGE + ".").replace(".", "/") + ".py")).exists():
+            out[local] = ("module", submodule)
+        else:
+            out[local] = ("symbol", source, alias.name)
+    return out
+
+
+def _bound_names(stmt: ast.AST) -> list[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+@functools.lru_cache(maxsize=None)
+def _parse_package() -> dict[str, _Module]:
+    modules = {}
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        is_package = path.stem == "__init__"
+        name = PACKAGE if is_package else f"{PACKAGE}.{path.stem}"
+        mod = _Module(name)
+        for stmt in ast.parse(path.read_text(), str(path)).body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                mod.imports.update(_resolve(name, stmt, is_package))
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign,
+                                   ast.AugAssign)):  # fmt: skip
+                for bound in _bound_names(stmt):
+                    mod.symbols.setdefault(bound, []).append(stmt)
+            elif not _is_docstring(stmt):
+                mod.symbols.setdefault(MODULE_CODE, []).append(stmt)
+        modules[name] = mod
+    return modules
+
+
+def _is_docstring(stmt: ast.AST) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _normalised(node: ast.AST) -> str:
+    """The statement's syntax tree without docstrings, annotations and positions."""
+    node = copy.deepcopy(node)
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            if sub.body and _is_docstring(sub.body[0]):
+                sub.body = sub.body[1:] or [ast.Pass()]
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            sub.returns = None
+        if isinstance(sub, ast.arg):
+            sub.annotation = None
+        if isinstance(sub, ast.AnnAssign):
+            sub.annotation = ast.Constant(None)
+    return ast.dump(node, annotate_fields=False, include_attributes=False)
+
+
+def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
+    """(module, name) of the package symbols that ``node`` names."""
+    imports = dict(mod.imports)
+    for sub in ast.walk(node):  # lazy imports inside functions
+        if isinstance(sub, (ast.Import, ast.ImportFrom)) and sub is not node:
+            imports.update(_resolve(mod.name, sub, mod.name == PACKAGE))
+    refs = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            target = imports.get(sub.id)
+            if target and target[0] == "symbol":
+                refs.add((target[1], target[2]))
+            elif target is None and sub.id in mod.symbols:
+                refs.add((mod.name, sub.id))
+        elif isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
+            target = imports.get(sub.value.id)
+            if target and target[0] == "module":
+                refs.add((target[1], sub.attr))
+        elif isinstance(sub, ast.ImportFrom):  # `from .x import y` reaches y even if y is only re-bound
+            refs |= {(t[1], t[2]) for t in _resolve(mod.name, sub, mod.name == PACKAGE).values() if t[0] == "symbol"}
+    return refs
+
+
+def _table_entry(stmt: ast.AST, key: str, where: str) -> list[ast.AST]:
+    """The parts of a dispatch table's dict literal that ``key`` selects (plus its ``**`` splats)."""
+    value = stmt.value
+    if not isinstance(value, ast.Dict):
+        raise ValueError(f"{where} is a dispatch table but not a dict literal")
+    return [v for k, v in zip(value.keys, value.values) if (k is None and _splat_may_hold(v, key))
+            or (isinstance(k, ast.Constant) and k.value == key)]  # fmt: skip
+
+
+def _splat_may_hold(node: ast.AST, key: str) -> bool:
+    """Whether a ``**{f"prefix-{x}": … for x in …}`` part of a dict literal can make ``key``."""
+    if not (isinstance(node, ast.DictComp) and isinstance(node.key, ast.JoinedStr)):
+        return True  # cannot tell: keep it
+    pattern = "".join(re.escape(p.value) if isinstance(p, ast.Constant) else ".*" for p in node.key.values)
+    return re.fullmatch(pattern, key) is not None
+
+
+def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclude: tuple[str, ...]) -> list[str]:
+    modules, keys, excluded = _parse_package(), dict(keys), {tuple(e.split(":")) for e in exclude}
+    todo = [tuple(e.split(":")) for e in entries]
+    seen, parts = set(), []
+    while todo:
+        module, name = todo.pop()
+        if (module, name) in seen or (module, name) in excluded:
+            continue
+        seen.add((module, name))
+        mod = modules.get(module)
+        if mod is None:
+            raise ValueError(f"code_fingerprint: no module {module} in {PACKAGE_DIR}")
+        if name in mod.imports and name not in mod.symbols:  # a re-export: follow it
+            target = mod.imports[name]
+            todo.append((target[1], target[2]) if target[0] == "symbol" else (target[1], MODULE_CODE))
+            continue
+        stmts = mod.symbols.get(name)
+        if stmts is None:
+            raise ValueError(f"code_fingerprint: {module} defines no '{name}'")
+        table = DISPATCH_TABLES.get((module, name))
+        if table is not None and table in keys:
+            nodes = [p for s in stmts for p in _table_entry(s, keys[table], f"{module}.{name}")]
+            if not nodes:
+                raise ValueError(f"code_fingerprint: {module}.{name} has no entry '{keys[table]}'")
+        else:
+            nodes = stmts
+        for node in nodes:
+            parts.append(f"{module}:{name}:{_normalised(node)}")
+            todo.extend(_references(node, mod))
+        if MODULE_CODE in mod.symbols:
+            todo.append((module, MODULE_CODE))
+    return sorted(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def _fingerprint(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclude: tuple[str, ...]) -> str:
+    digest = hashlib.sha256("\n".join(_closure(entries, keys, exclude)).encode())
+    return digest.hexdigest()[:16]
+
+
+def code_fingerprint(*entries: str, exclude: tuple[str, ...] = (), **keys: str) -> str:
+    """Hash of the package code reachable from ``entries`` (``"invrob.jobs:train_job"``, …).
+
+    ``keys`` select the entries of the dispatch tables (``evaluation=``, ``arch=``, ``dataset=``,
+    ``kind=``); a table reached without its key counts whole.  ``exclude`` names symbols left out
+    on purpose (with the reason at the call site).
+    """
+    unknown = set(keys) - set(DISPATCH_TABLES.values())
+    if unknown:
+        raise ValueError(f"code_fingerprint: unknown keys {sorted(unknown)}")
+    return _fingerprint(tuple(sorted(entries)), tuple(sorted(keys.items())), tuple(sorted(exclude)))
+
+
+def reached_symbols(*entries: str, exclude: tuple[str, ...] = (), **keys: str) -> list[str]:
+    """``module:name`` of every symbol ``code_fingerprint`` hashes (to see why a job would rerun)."""
+    parts = _closure(tuple(sorted(entries)), tuple(sorted(keys.items())), tuple(sorted(exclude)))
+    return sorted({":".join(p.split(":", 2)[:2]) for p in parts})
