@@ -64,7 +64,7 @@ class DatasetSpec:
     load: Callable[[Path, "DatasetSpec"], dict[str, tuple[np.ndarray, np.ndarray]]]
     download: Callable[[Path], None] | None = None
     system_dirs: tuple[str, ...] = ()
-    how_to_get: str = ""
+    how_to_get: str = ""  # may name {data_root}: filled in by how_to_get_it()
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -121,7 +121,12 @@ def _missing_message(spec: DatasetSpec, data_root: Path, allow_download: bool) -
     msg = f"dataset '{spec.name}' not found: no directory among {dirs} holds all of {names}. "
     if not allow_download:
         msg += "Downloading is disabled (allow_download: false). "
-    return msg + spec.how_to_get
+    return msg + how_to_get_it(spec, data_root)
+
+
+def how_to_get_it(spec: DatasetSpec, data_root: str | Path) -> str:
+    """The spec's advice on getting the dataset, with the configured ``data_root`` filled in."""
+    return spec.how_to_get.replace("{data_root}", str(data_root))
 
 
 # --------------------------------------------------------------------------- loaders
@@ -389,7 +394,7 @@ def prepare_dataset(
         try:
             spec.download(data_root)
         except Exception as exc:
-            raise DatasetError(f"downloading {spec.name} failed ({exc}). " + spec.how_to_get) from exc
+            raise DatasetError(f"downloading {spec.name} failed ({exc}). " + how_to_get_it(spec, data_root)) from exc
         files = locate_raw_files(spec, data_root)
         if not files:
             raise DatasetError(_missing_message(spec, data_root, allow_download))

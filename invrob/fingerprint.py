@@ -41,11 +41,12 @@ MODULE_CODE = "<module>"  # a module's top-level statements that are neither def
 @dataclass
 class _Module:
     name: str
+    package_dir: Path
     symbols: dict[str, list[ast.AST]] = field(default_factory=dict)  # top-level name → defining statements
     imports: dict[str, tuple] = field(default_factory=dict)  # local name → ("module", m) | ("symbol", m, name)
 
 
-def _resolve(module: str, node: ast.ImportFrom | ast.Import, is_package: bool) -> dict[str, tuple]:
+def _resolve(module: str, node: ast.ImportFrom | ast.Import, is_package: bool, package_dir: Path) -> dict[str, tuple]:
     """The package-internal names an import statement binds (external imports are ignored)."""
     out = {}
     if isinstance(node, ast.Import):
@@ -68,7 +69,7 @@ def _resolve(module: str, node: ast.ImportFrom | ast.Import, is_package: bool) -
     for alias in node.names:
         local = alias.asname or alias.name
         submodule = f"{source}.{alias.name}"
-        if (PACKAGE_DIR / (submodule.removeprefix(PACKAGE + ".").replace(".", "/") + ".py")).exists():
+        if (package_dir / (submodule.removeprefix(PACKAGE + ".").replace(".", "/") + ".py")).exists():
             out[local] = ("module", submodule)
         else:
             out[local] = ("symbol", source, alias.name)
@@ -82,16 +83,16 @@ def _bound_names(stmt: ast.AST) -> list[str]:
     return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
-@functools.lru_cache(maxsize=None)
-def _parse_package() -> dict[str, _Module]:
+@functools.cache
+def _parse_package(package_dir: Path) -> dict[str, _Module]:
     modules = {}
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
+    for path in sorted(package_dir.glob("*.py")):
         is_package = path.stem == "__init__"
         name = PACKAGE if is_package else f"{PACKAGE}.{path.stem}"
-        mod = _Module(name)
+        mod = _Module(name, package_dir)
         for stmt in ast.parse(path.read_text(), str(path)).body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                mod.imports.update(_resolve(name, stmt, is_package))
+                mod.imports.update(_resolve(name, stmt, is_package, package_dir))
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign,
                                    ast.AugAssign)):  # fmt: skip
                 for bound in _bound_names(stmt):
@@ -127,7 +128,7 @@ def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
     imports = dict(mod.imports)
     for sub in ast.walk(node):  # lazy imports inside functions
         if isinstance(sub, (ast.Import, ast.ImportFrom)) and sub is not node:
-            imports.update(_resolve(mod.name, sub, mod.name == PACKAGE))
+            imports.update(_resolve(mod.name, sub, mod.name == PACKAGE, mod.package_dir))
     refs = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
@@ -141,7 +142,8 @@ def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
             if target and target[0] == "module":
                 refs.add((target[1], sub.attr))
         elif isinstance(sub, ast.ImportFrom):  # `from .x import y` reaches y even if y is only re-bound
-            refs |= {(t[1], t[2]) for t in _resolve(mod.name, sub, mod.name == PACKAGE).values() if t[0] == "symbol"}
+            bound = _resolve(mod.name, sub, mod.name == PACKAGE, mod.package_dir).values()
+            refs |= {(t[1], t[2]) for t in bound if t[0] == "symbol"}
     return refs
 
 
@@ -162,8 +164,9 @@ def _splat_may_hold(node: ast.AST, key: str) -> bool:
     return re.fullmatch(pattern, key) is not None
 
 
-def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclude: tuple[str, ...]) -> list[str]:
-    modules, keys, excluded = _parse_package(), dict(keys), {tuple(e.split(":")) for e in exclude}
+def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclude: tuple[str, ...],
+             package_dir: Path) -> list[str]:  # fmt: skip
+    modules, keys, excluded = _parse_package(package_dir), dict(keys), {tuple(e.split(":")) for e in exclude}
     todo = [tuple(e.split(":")) for e in entries]
     seen, parts = set(), []
     while todo:
@@ -173,7 +176,7 @@ def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclud
         seen.add((module, name))
         mod = modules.get(module)
         if mod is None:
-            raise ValueError(f"code_fingerprint: no module {module} in {PACKAGE_DIR}")
+            raise ValueError(f"code_fingerprint: no module {module} in {package_dir}")
         if name in mod.imports and name not in mod.symbols:  # a re-export: follow it
             target = mod.imports[name]
             todo.append((target[1], target[2]) if target[0] == "symbol" else (target[1], MODULE_CODE))
@@ -196,26 +199,33 @@ def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclud
     return sorted(parts)
 
 
-@functools.lru_cache(maxsize=None)
-def _fingerprint(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclude: tuple[str, ...]) -> str:
-    digest = hashlib.sha256("\n".join(_closure(entries, keys, exclude)).encode())
+@functools.cache
+def _fingerprint(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclude: tuple[str, ...],
+                 package_dir: Path) -> str:  # fmt: skip
+    digest = hashlib.sha256("\n".join(_closure(entries, keys, exclude, package_dir)).encode())
     return digest.hexdigest()[:16]
 
 
-def code_fingerprint(*entries: str, exclude: tuple[str, ...] = (), **keys: str) -> str:
+def code_fingerprint(*entries: str, exclude: tuple[str, ...] = (), package_dir: Path = PACKAGE_DIR,
+                     **keys: str) -> str:  # fmt: skip
     """Hash of the package code reachable from ``entries`` (``"invrob.jobs:train_job"``, …).
 
     ``keys`` select the entries of the dispatch tables (``evaluation=``, ``arch=``, ``dataset=``,
     ``kind=``); a table reached without its key counts whole.  ``exclude`` names symbols left out
-    on purpose (with the reason at the call site).
+    on purpose (with the reason at the call site); ``package_dir`` is the package's source folder.
     """
+    return _fingerprint(*_arguments(entries, exclude, keys), Path(package_dir))
+
+
+def reached_symbols(*entries: str, exclude: tuple[str, ...] = (), package_dir: Path = PACKAGE_DIR,
+                    **keys: str) -> list[str]:  # fmt: skip
+    """``module:name`` of every symbol ``code_fingerprint`` hashes (to see why a job would rerun)."""
+    parts = _closure(*_arguments(entries, exclude, keys), Path(package_dir))
+    return sorted({":".join(p.split(":", 2)[:2]) for p in parts})
+
+
+def _arguments(entries, exclude, keys) -> tuple:
     unknown = set(keys) - set(DISPATCH_TABLES.values())
     if unknown:
         raise ValueError(f"code_fingerprint: unknown keys {sorted(unknown)}")
-    return _fingerprint(tuple(sorted(entries)), tuple(sorted(keys.items())), tuple(sorted(exclude)))
-
-
-def reached_symbols(*entries: str, exclude: tuple[str, ...] = (), **keys: str) -> list[str]:
-    """``module:name`` of every symbol ``code_fingerprint`` hashes (to see why a job would rerun)."""
-    parts = _closure(tuple(sorted(entries)), tuple(sorted(keys.items())), tuple(sorted(exclude)))
-    return sorted({":".join(p.split(":", 2)[:2]) for p in parts})
+    return tuple(sorted(entries)), tuple(sorted(keys.items())), tuple(sorted(exclude))

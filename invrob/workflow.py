@@ -89,7 +89,7 @@ WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
 
 
 def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
-    """Copy the workflow (Snakefile, configs, rules, scripts, package sources) into ``dest``.
+    """Copy the workflow (Snakefile, configs, rules, scripts, profiles, package sources) into ``dest``.
 
     A private copy runs in its own folder without touching this checkout's results: the tests
     and the benchmark suite use it.
@@ -98,7 +98,7 @@ def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "config.yaml", "environment.yml"):
         shutil.copy(source / name, dest / name)
-    for name in ("rules", "scripts", "config", "invrob"):
+    for name in ("rules", "scripts", "config", "invrob", "profiles"):
         shutil.copytree(source / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     return dest
 

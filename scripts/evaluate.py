@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
 
-from invrob.jobs import evaluate_job  # noqa: E402
+from invrob.jobs import evaluate_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 # `performance` comes from the config, not from params: speed switches never rerun a job.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
 
-from invrob.jobs import figure_job  # noqa: E402
+from invrob.jobs import figure_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 figure_job(sm.params.plan, sm.output.pdf, sm.output.png, sm.output.csv, sm.log[0])

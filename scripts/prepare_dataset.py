@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
 
-from invrob.jobs import prepare_dataset_job  # noqa: E402
+from invrob.jobs import prepare_dataset_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 prepare_dataset_job(sm.wildcards.dataset, sm.params.data_root, sm.output.train.rsplit("/", 1)[0],

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
 
-from invrob.jobs import train_job  # noqa: E402
+from invrob.jobs import train_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 

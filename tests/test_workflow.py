@@ -1,6 +1,7 @@
 """The workflow layer: config → targets and params, and Snakemake itself on tiny configs."""
 
 import os
+import re
 
 import pytest
 import yaml
@@ -212,6 +213,59 @@ def test_dry_run_of_table1_plans_the_papers_vgg16_runs(workflow_copy):
     assert "recipe=rot180-schedcusp-then-cusp-rot120_150_180-pgd2of255_4of255_8of255-schedcusp, seed=2" in out
 
 
+def job_threads(output: str, rule: str) -> list[int]:
+    """The threads of every `rule` job in a dry run's listing (Snakemake omits the line for 1)."""
+    jobs = [block for block in re.split(r"\n(?=rule \w+:)", output) if block.startswith(f"rule {rule}:")]
+    return [int(m[1]) if (m := re.search(r"^\s+threads: (\d+)$", job, re.M)) else 1 for job in jobs]
+
+
+def test_four_gpus_run_four_gpu_jobs_at_once_and_cpu_jobs_keep_their_threads(workflow_copy):
+    args = ["-n", "figures/fig1.pdf", "--cores", "4", "--resources", "gpu=4"]
+    on_gpus = snakemake(workflow_copy, *args, "--config", "device=cuda").stdout
+    threads = job_threads(on_gpus, "train") + job_threads(on_gpus, "evaluate")
+    assert len(threads) == 28 and set(threads) == {1}  # 4 train jobs × 1 thread fit 4 cores and 4 GPUs
+    assert "gpu=1" in on_gpus
+    on_cpu = snakemake(workflow_copy, *args, "--config", "device=cpu").stdout
+    assert set(job_threads(on_cpu, "train") + job_threads(on_cpu, "evaluate")) == {4}  # resources.*.threads
+
+
+def error_lines(proc) -> list[str]:
+    """The lines of a failed run after Snakemake's banner (what the user reads about the error)."""
+    text = proc.stdout + proc.stderr
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if re.search(r"Error|Exception", line))
+    return lines[start:]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--config", "allow_downlaod=False"], "top level: Additional properties are not allowed ('allow_downlaod'"),
+        (["--config", "device=gpu"], "device: 'gpu' is not one of ['auto', 'cpu', 'cuda']"),
+        (["--config", "seeds=[0,1]"], "seeds[0]: '0' is not of type 'integer' (a list or nested value given with "
+                                      "--config arrives as text: put it in a YAML file"),
+        (["figures/fig99.pdf"], "'figures/fig99.pdf' is not a target of this workflow"),
+        (["tables/table1.pdf"], "tables/NAME.md|csv|tex, NAME one of: table1, table2,"),
+        (["figures/fig1.svg"], "figures/NAME.pdf|png|csv, NAME one of: fig1, fig2, fig3,"),
+    ],
+)
+def test_common_mistakes_get_a_short_answer_naming_the_key_or_the_targets(workflow_copy, args, message):
+    proc = snakemake(workflow_copy, "-n", "--cores", "1", *args, check=False)
+    assert proc.returncode != 0
+    lines = error_lines(proc)
+    assert len(lines) <= 10, "\n".join(lines)
+    assert message in "\n".join(lines)
+
+
+def test_booleans_on_the_command_line_read_as_in_yaml_and_the_missing_dataset_says_where(workflow_copy):
+    proc = snakemake(workflow_copy, "--cores", "1", "--config", "allow_download=false", "data_root=my/raw", "--",
+                     "data/mnist/train.pt", check=False)  # fmt: skip
+    assert proc.returncode != 0
+    log = (workflow_copy / "logs" / "prepare_dataset" / "mnist.log").read_text()
+    assert "Downloading is disabled (allow_download: false)" in log  # `false` was read as False, not rejected
+    assert "put torchvision's MNIST files in my/raw/MNIST/raw/" in log and "{data_root}" not in log
+
+
 @pytest.mark.parametrize(
     "overlay,message",
     [
@@ -245,7 +299,7 @@ def _append_and_restore(path, text):
 @needs_fashion_mnist
 def test_tiny_pipeline_end_to_end(workflow_copy):
     tiny = ["--configfile", "config/tiny.yaml"]
-    snakemake(workflow_copy, "all", "--cores", "2", *tiny)
+    first = job_counts(snakemake(workflow_copy, "all", "--cores", "2", *tiny).stdout)
     config = load_config("tiny.yaml")
     figs, tables = workflow_copy / "figures", workflow_copy / "tables"
     for name in config["figures"]:
@@ -265,19 +319,55 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     assert "device: cpu (1 torch threads)" in log and "PGD-2 training at ε=0.3" in log and "epoch 1:" in log
     assert (workflow_copy / "benchmarks/train/fashion_mnist/stdcnn/rot0/seed0.tsv").exists()
     n_figures, n_tables = len(config["figures"]), len(config["tables"])
+    plans = [(section, figure_plan(config, name, section)) for section in ("figures", "tables")
+             for name in config[section]]  # fmt: skip
 
     # up to date: nothing to do
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
 
-    # editing the figure script reruns the figures only; editing the plotting helpers, figures and tables
+    # the rule script is the rule's own code (Snakemake's code trigger): editing it reruns that rule
     restore = _append_and_restore(workflow_copy / "scripts/figure.py", "# edited\n")
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
     assert job_counts(out) == {"figure": n_figures, "all": 1}
     restore()
-    restore = _append_and_restore(workflow_copy / "invrob/plotting.py", "# edited\n")
-    out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
-    assert job_counts(out) == {"figure": n_figures, "table": n_tables, "all": 1}
-    restore()
+
+    # package code: comments, docstrings and formatting rerun nothing ...
+    def dry_run_after(module, old, new):
+        path = workflow_copy / "invrob" / f"{module}.py"
+        original = path.read_text()
+        assert old in original
+        path.write_text(original.replace(old, new, 1))
+        out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
+        path.write_text(original)
+        return out
+
+    for module in ("metrics", "attacks", "training", "models", "plotting", "data"):
+        out = dry_run_after(module, "from __future__ import annotations", "# edited\nfrom __future__ import  annotations")
+        assert "Nothing to be done" in out, module
+    out = dry_run_after("metrics", '"""Average perturbation distance', '"""Reworded: average perturbation distance')
+    assert "Nothing to be done" in out
+
+    # ... a behaviour change in evaluation code reruns exactly the evaluations that run it and what reads them
+    out = dry_run_after("metrics", "                       max_iter: int = 50,", "                       max_iter: int = 49,")
+    deepfool_evals = {f for section, p in plans for f in figure_evaluations(config, p["name"], section)
+                      if f.endswith(("/deepfool.json", "/deepfool-rotated.json"))}  # fmt: skip
+    deepfool_targets = [section[:-1] for section, p in plans
+                        if any(f in deepfool_evals for f in figure_evaluations(config, p["name"], section))]  # fmt: skip
+    assert deepfool_evals and job_counts(out) == {"evaluate": len(deepfool_evals), "all": 1,
+                                                  **{k: deepfool_targets.count(k) for k in set(deepfool_targets)}}
+    assert "reason: Params have changed since last execution" in out
+
+    # a behaviour change in training code retrains the checkpoints whose training runs it (here: all)
+    out = dry_run_after("training", "def train(hp: dict,", "def train(hp,")  # annotations only
+    assert "Nothing to be done" in out
+    crop = "def random_crop_flip(images: torch.Tensor, padding: int, flip: bool, generator: torch.Generator | None = None):"
+    out = dry_run_after("transforms", crop, crop + "\n    assert padding >= 0")
+    assert job_counts(out)["train"] == first["train"]
+
+    # the drawing code of one figure kind reruns the figures of that kind only
+    out = dry_run_after("plotting", "def draw_pareto(", "def draw_pareto(*args):\n    pass\n\n\ndef _draw_pareto(")
+    pareto = [name for name in config["figures"] if figure_plan(config, name)["kind"] == "pareto"]
+    assert pareto and job_counts(out) == {"figure": len(pareto), "all": 1}
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
 
     # performance switches are read by the jobs, not passed as params: flipping them reruns nothing
@@ -287,8 +377,6 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     # changing one hyperparameter of one architecture reruns only those checkpoints and what reads them
     (workflow_copy / "lr.yaml").write_text(yaml.safe_dump({"training": {"gcnn": {"lr": 0.02}}}))
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny, "lr.yaml").stdout
-    plans = [(section, figure_plan(config, name, section)) for section in ("figures", "tables")
-             for name in config[section]]  # fmt: skip
     gcnn_models = {m for _, p in plans for m in plan_models(p) if m[1] == "gcnn"}
     gcnn_evals = {f for section, p in plans for f in figure_evaluations(config, p["name"], section) if "/gcnn/" in f}
     gcnn_targets = [section[:-1] for section, p in plans if any(m[1] == "gcnn" for m in plan_models(p))]
@@ -296,6 +384,17 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
                                **{kind: gcnn_targets.count(kind) for kind in set(gcnn_targets)}}  # fmt: skip
     # rot0, rot180 (paper 000), trans0.3, rt0.3 (paper 001 Fig 1) and the sample-size runs
     assert {r for _, _, r in gcnn_models} == {"rot0", "rot180", "trans0.3", "rt0.3", "rot0-n128", "rot180-n128"}
+
+    # the README's way to keep checkpoints after a training-code edit that changes no result
+    checkpoints = sorted(str(p.relative_to(workflow_copy)) for p in (workflow_copy / "results").rglob("model.pt"))
+    path = workflow_copy / "invrob" / "training.py"
+    original = path.read_text()
+    path.write_text(original.replace("def train(hp: dict,", "def train(hp: dict, refactored=None,", 1))
+    assert job_counts(snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout)["train"] == first["train"]
+    snakemake(workflow_copy, "--cleanup-metadata", *checkpoints, "--cores", "1", *tiny)
+    out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
+    assert "train" not in job_counts(out) if "Job stats:" in out else "Nothing to be done" in out
+    path.write_text(original)
 
 
 CIFAR_TARGETS = ["figures/fig2.pdf", "figures/fig6.pdf", "figures/fig10.pdf", "figures/fig16.pdf", "tables/table2.md"]

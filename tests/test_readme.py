@@ -1,0 +1,76 @@
+"""Every command the README shows works when pasted: Snakemake commands as dry runs in a copy of
+the workflow, Python entry points with --help, and the two newcomer commands as CI runs them."""
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, snakemake
+from invrob.workflow import copy_workflow
+
+README = (REPO / "README.md").read_text()
+
+
+def shown_commands() -> list[str]:
+    """Commands in code blocks and inline code, whitespace joined (an inline span may wrap)."""
+    blocks = re.findall(r"```(?:bash)?\n(.*?)```", README, re.S)
+    text = re.sub(r"```.*?```", "", README, flags=re.S)
+    spans = [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", text)]
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    commands = []
+    for command in lines + spans:
+        for part in command.split(" && "):
+            part = part.removeprefix(".venv/bin/")
+            if re.match(r"(snakemake|python3?) \S", part) and "…" not in part:
+                commands.append(part)
+    return list(dict.fromkeys(commands))
+
+
+COMMANDS = shown_commands()
+SNAKEMAKE = [c for c in COMMANDS if c.startswith("snakemake ")]
+PYTHON = [c for c in COMMANDS if c.startswith("python")]
+
+
+def test_the_readme_shows_the_commands_users_type():
+    assert "snakemake all --cores 2 --configfile config/quick.yaml" in SNAKEMAKE
+    assert "snakemake figures/fig1.pdf --cores 4 --resources gpu=4" in SNAKEMAKE
+    assert "python -m pytest" in PYTHON and len(SNAKEMAKE) >= 10
+    assert README.count("./setup.sh && .venv/bin/snakemake all --cores 2 --configfile config/quick.yaml") == 1
+
+
+def dry(command: str) -> list[str]:
+    args = shlex.split(command)[1:]
+    if "--unlock" in args or "--cleanup-metadata" in args or "--report" in args:
+        return args
+    return ["-n", *args] if "-n" not in args else args
+
+
+@pytest.fixture(scope="module")
+def readme_workflow(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("readme"))
+
+
+@pytest.mark.parametrize("command", SNAKEMAKE)
+def test_snakemake_command_works_when_pasted(readme_workflow, command):
+    if "results/…" in command:
+        pytest.skip("a placeholder path")
+    proc = snakemake(readme_workflow, *dry(command), check=False, timeout=600)
+    assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("command", PYTHON)
+def test_python_command_works_when_pasted(command):
+    args = shlex.split(command)
+    if args[1:3] == ["-m", "pytest"]:
+        return  # this is it
+    if args[1] == "-c":
+        proc = subprocess.run([sys.executable, *args[1:]], cwd=REPO, capture_output=True, text=True, timeout=300)
+    else:
+        assert Path(REPO / args[1]).exists(), command
+        proc = subprocess.run([sys.executable, args[1], "--help"], cwd=REPO, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+    assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
