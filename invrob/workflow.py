@@ -136,10 +136,9 @@ def unknown_target_message(config: dict, path: str) -> str:
 
     figures = ", ".join(sorted(config["figures"], key=natural))
     tables = ", ".join(sorted(config.get("tables") or {}, key=natural))
-    return (f"'{path}' is not a target of this workflow (config: figures, tables). Targets:\n"
+    return (f"'{path}' is not a target of this workflow (config: figures, tables); ask for `all` or\n"
             f"  figures/NAME.pdf|png|csv, NAME one of: {figures}\n"
-            f"  tables/NAME.md|csv|tex, NAME one of: {tables}\n"
-            f"  all (every one of them)")  # fmt: skip
+            f"  tables/NAME.md|csv|tex, NAME one of: {tables}")  # fmt: skip
 
 
 def not_a_target_pattern(config: dict) -> str:

@@ -245,7 +245,7 @@ def error_lines(proc) -> list[str]:
         (["--config", "seeds=[0,1]"], "seeds[0]: '0' is not of type 'integer' (a list or nested value given with "
                                       "--config arrives as text: put it in a YAML file"),
         (["figures/fig99.pdf"], "'figures/fig99.pdf' is not a target of this workflow"),
-        (["tables/table1.pdf"], "tables/NAME.md|csv|tex, NAME one of: table1, table2,"),
+        (["tables/table1.pdf"], "tables/NAME.md|csv|tex, NAME one of: cusp_table1, p003_table1, p004_table,"),
         (["figures/fig1.svg"], "figures/NAME.pdf|png|csv, NAME one of: fig1, fig2, fig3,"),
     ],
 )
@@ -299,7 +299,8 @@ def _append_and_restore(path, text):
 @needs_fashion_mnist
 def test_tiny_pipeline_end_to_end(workflow_copy):
     tiny = ["--configfile", "config/tiny.yaml"]
-    first = job_counts(snakemake(workflow_copy, "all", "--cores", "2", *tiny).stdout)
+    proc = snakemake(workflow_copy, "all", "--cores", "2", *tiny)
+    first = job_counts(proc.stdout + proc.stderr)
     config = load_config("tiny.yaml")
     figs, tables = workflow_copy / "figures", workflow_copy / "tables"
     for name in config["figures"]:
@@ -389,7 +390,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     checkpoints = sorted(str(p.relative_to(workflow_copy)) for p in (workflow_copy / "results").rglob("model.pt"))
     path = workflow_copy / "invrob" / "training.py"
     original = path.read_text()
-    path.write_text(original.replace("def train(hp: dict,", "def train(hp: dict, refactored=None,", 1))
+    path.write_text(original.replace("    monitor_set = load_split(", "    refactored = None\n    monitor_set = load_split(", 1))
     assert job_counts(snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout)["train"] == first["train"]
     snakemake(workflow_copy, "--cleanup-metadata", *checkpoints, "--cores", "1", *tiny)
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
