@@ -44,6 +44,14 @@ class _Module:
     package_dir: Path
     symbols: dict[str, list[ast.AST]] = field(default_factory=dict)  # top-level name → defining statements
     imports: dict[str, tuple] = field(default_factory=dict)  # local name → ("module", m) | ("symbol", m, name)
+    analysed: dict[int, tuple[str, set]] = field(default_factory=dict)  # id(statement) → (digest, references)
+
+    def analyse(self, node: ast.AST) -> tuple[str, set[tuple[str, str]]]:
+        """The digest of a statement's normalised tree and the package symbols it names (once each)."""
+        if id(node) not in self.analysed:
+            digest = hashlib.sha256(_normalised(node).encode()).hexdigest()
+            self.analysed[id(node)] = (digest, _references(node, self))
+        return self.analysed[id(node)]
 
 
 def _resolve(module: str, node: ast.ImportFrom | ast.Import, is_package: bool, package_dir: Path) -> dict[str, tuple]:
@@ -177,9 +185,10 @@ def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclud
         mod = modules.get(module)
         if mod is None:
             raise ValueError(f"code_fingerprint: no module {module} in {package_dir}")
-        if name in mod.imports and name not in mod.symbols:  # a re-export: follow it
+        if name in mod.imports and name not in mod.symbols:  # a re-export: follow it (modules: their names)
             target = mod.imports[name]
-            todo.append((target[1], target[2]) if target[0] == "symbol" else (target[1], MODULE_CODE))
+            if target[0] == "symbol":
+                todo.append((target[1], target[2]))
             continue
         stmts = mod.symbols.get(name)
         if stmts is None:
@@ -192,8 +201,9 @@ def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclud
         else:
             nodes = stmts
         for node in nodes:
-            parts.append(f"{module}:{name}:{_normalised(node)}")
-            todo.extend(_references(node, mod))
+            digest, refs = mod.analyse(node)
+            parts.append(f"{module}:{name}:{digest}")
+            todo.extend(refs)
         if MODULE_CODE in mod.symbols:
             todo.append((module, MODULE_CODE))
     return sorted(parts)
