@@ -12,8 +12,8 @@ from pathlib import Path
 from .data import DATASETS
 from .devices import nvidia_gpus_visible
 from .evaluation import EVALUATIONS
-from .models import ARCH_TITLES
 from .fingerprint import code_fingerprint
+from .models import ARCH_TITLES
 from .recipes import (
     RecipeError,
     parse_epsilon,
@@ -33,6 +33,7 @@ from .targets import (
     robust_dataset_path,
 )
 
+FIGURE_FORMATS = ("pdf", "png", "csv")
 TABLE_FORMATS = ("csv", "md", "tex")
 
 
@@ -123,7 +124,7 @@ def all_targets(config: dict) -> list[str]:
     """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX) of the config."""
     targets = []
     for name in sorted(config["figures"]):
-        targets += [f"figures/{name}.{ext}" for ext in ("pdf", "png", "csv")]
+        targets += [f"figures/{name}.{ext}" for ext in FIGURE_FORMATS]
     for name in sorted(config.get("tables") or {}):
         targets += [f"tables/{name}.{ext}" for ext in TABLE_FORMATS]
     return targets

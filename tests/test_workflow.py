@@ -333,23 +333,29 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     restore()
 
     # package code: comments, docstrings and formatting rerun nothing ...
-    def dry_run_after(module, old, new):
-        path = workflow_copy / "invrob" / f"{module}.py"
-        original = path.read_text()
-        assert old in original
-        path.write_text(original.replace(old, new, 1))
+    def dry_run_after(*edits):
+        """A dry run of `all` with ``(module, old, new)`` edits applied to the package, then undone."""
+        originals = {}
+        for module, old, new in edits:
+            path = workflow_copy / "invrob" / f"{module}.py"
+            text = path.read_text()
+            originals.setdefault(path, text)
+            assert old in text
+            path.write_text(text.replace(old, new, 1))
         out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
-        path.write_text(original)
+        for path, text in originals.items():
+            path.write_text(text)
         return out
 
-    for module in ("metrics", "attacks", "training", "models", "plotting", "data"):
-        out = dry_run_after(module, "from __future__ import annotations", "# edited\nfrom __future__ import  annotations")
-        assert "Nothing to be done" in out, module
-    out = dry_run_after("metrics", '"""Average perturbation distance', '"""Reworded: average perturbation distance')
+    future = "from __future__ import annotations"
+    out = dry_run_after(*[(module, future, "# edited\nfrom __future__ import  annotations")
+                          for module in ("metrics", "attacks", "training", "models", "plotting", "data")],
+                        ("metrics", '"""Average perturbation distance', '"""Reworded: average perturbation distance'),
+                        ("training", "def train(hp: dict,", "def train(hp,"))  # comments, a docstring, annotations
     assert "Nothing to be done" in out
 
     # ... a behaviour change in evaluation code reruns exactly the evaluations that run it and what reads them
-    out = dry_run_after("metrics", "                       max_iter: int = 50,", "                       max_iter: int = 49,")
+    out = dry_run_after(("metrics", "                       max_iter: int = 50,", "                       max_iter: int = 49,"))
     deepfool_evals = {f for section, p in plans for f in figure_evaluations(config, p["name"], section)
                       if f.endswith(("/deepfool.json", "/deepfool-rotated.json"))}  # fmt: skip
     deepfool_targets = [section[:-1] for section, p in plans
@@ -359,14 +365,12 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     assert "reason: Params have changed since last execution" in out
 
     # a behaviour change in training code retrains the checkpoints whose training runs it (here: all)
-    out = dry_run_after("training", "def train(hp: dict,", "def train(hp,")  # annotations only
-    assert "Nothing to be done" in out
     crop = "def random_crop_flip(images: torch.Tensor, padding: int, flip: bool, generator: torch.Generator | None = None):"
-    out = dry_run_after("transforms", crop, crop + "\n    assert padding >= 0")
+    out = dry_run_after(("transforms", crop, crop + "\n    assert padding >= 0"))
     assert job_counts(out)["train"] == first["train"]
 
     # the drawing code of one figure kind reruns the figures of that kind only
-    out = dry_run_after("plotting", "def draw_pareto(", "def draw_pareto(*args):\n    pass\n\n\ndef _draw_pareto(")
+    out = dry_run_after(("plotting", "def draw_pareto(", "def draw_pareto(*args):\n    pass\n\n\ndef _draw_pareto("))
     pareto = [name for name in config["figures"] if figure_plan(config, name)["kind"] == "pareto"]
     assert pareto and job_counts(out) == {"figure": len(pareto), "all": 1}
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout

@@ -35,7 +35,9 @@ start() {
 
   local host cpus mem
   host=$(hostname -s)
-  cpus=$(nproc)
+  # the node declares at least 8 CPUs (config_overrides: slurmd does not check them against the
+  # hardware), so that the profile's 2-CPU GPU jobs run 4 at a time as on a real 4-GPU node
+  cpus=$(( $(nproc) > 8 ? $(nproc) : 8 ))
   mem=$(( $(free -m | awk '/^Mem:/{print $2}') - 1024 ))
   cat > /etc/slurm/slurm.conf <<CONF
 ClusterName=invrobtest
@@ -60,6 +62,7 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1000
 SchedulerType=sched/backfill
 ReturnToService=2
+SlurmdParameters=config_overrides
 # finished jobs stay visible to squeue (the status command without accounting) for 10 minutes
 MinJobAge=600
 GresTypes=gpu
