@@ -15,17 +15,29 @@ min_version("9.0")
 # including the code fingerprints, are computed from the code the jobs will run
 sys.path.insert(0, workflow.basedir)
 
-from invrob.workflow import validate_config
+from invrob.commands import record_invocation
+from invrob.workflow import check_results_scale, record_scale, validate_config
 
 
 # the paper config next to this Snakefile, so that `-d elsewhere` runs work too; overlays via --configfile
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+# error messages, here and in the jobs, suggest commands with this run's --directory and --configfile
+record_invocation(workflow.overwrite_configfiles, os.getcwd(), workflow.main_snakefile)
 validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 include: "rules/common.smk"
+
+
+if workflow.is_main_process:
+    # a run at another scale would replace this folder's results: refused before any job
+    check_results_scale(config, sys.argv)
+
+
+onstart:
+    record_scale(config)
 
 
 wildcard_constraints:

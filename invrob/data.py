@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import pickle
 import struct
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .io import atomic_torch_save
+from .commands import snakemake_command
+from .io import archive_problem, atomic_torch_save, atomic_write_json
 
 
 class DatasetError(RuntimeError):
@@ -65,6 +65,7 @@ class DatasetSpec:
     download: Callable[[Path], None] | None = None
     system_dirs: tuple[str, ...] = ()
     how_to_get: str = ""  # may name {data_root}: filled in by how_to_get_it()
+    sizes: tuple[int, int] | None = None  # images in the (train, test) splits of the real dataset
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -80,28 +81,36 @@ def md5_of(path: Path, decompress: bool = False) -> str:
 
 
 def _candidate(dirpath: Path, raw: RawFile) -> Path | None:
-    for name in (raw.name, raw.name + ".gz"):
+    """The copy of ``raw`` in ``dirpath`` that a known checksum can verify: torchvision's download
+    keeps both ``name.gz`` and the uncompressed ``name``, and only the ``.gz`` checksum is known
+    for some datasets (MNIST), so the ``.gz`` comes first whenever its checksum is known."""
+    names = (raw.name + ".gz", raw.name) if raw.gz_md5 or raw.md5 is None else (raw.name, raw.name + ".gz")
+    for name in names:
         if (dirpath / name).is_file():
             return dirpath / name
     return None
 
 
-def verify_file(path: Path, raw: RawFile) -> None:
-    """Raise ``DatasetError`` unless ``path`` matches a known checksum of ``raw``."""
+def verify_file(path: Path, raw: RawFile, fix: str = "") -> None:
+    """Raise ``DatasetError`` unless ``path`` matches a known checksum of ``raw``; ``fix`` (how to
+    get a good copy) ends the message."""
     gz = path.suffix == ".gz"
+    fix = f" Delete it and get a good copy: {fix}" if fix else " Delete it and get a good copy."
     if gz and raw.gz_md5 and md5_of(path) == raw.gz_md5:
         return
     if raw.md5 is None:
         if gz and raw.gz_md5:
-            raise DatasetError(f"{path}: checksum mismatch (expected md5 {raw.gz_md5}); the file is corrupt or truncated.")
-        raise DatasetError(f"{path}: no checksum is known for {raw.name}; cannot verify it.")
+            raise DatasetError(f"{path}: checksum mismatch (expected md5 {raw.gz_md5}); the file is corrupt or "
+                               f"truncated.{fix}")  # fmt: skip
+        raise DatasetError(f"{path}: no checksum is known for the uncompressed {raw.name}, only for "
+                           f"{raw.name}.gz; put the .gz file there instead.")  # fmt: skip
     try:
         got = md5_of(path, decompress=gz)
     except (OSError, EOFError) as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc}); the file is corrupt or truncated.") from exc
+        raise DatasetError(f"{path}: cannot be read ({exc}); the file is corrupt or truncated.{fix}") from exc
     if got != raw.md5:
         raise DatasetError(
-            f"{path}: checksum mismatch (content md5 {got}, expected {raw.md5}); the file is corrupt or truncated."
+            f"{path}: checksum mismatch (content md5 {got}, expected {raw.md5}); the file is corrupt or truncated.{fix}"
         )
 
 
@@ -122,6 +131,12 @@ def _missing_message(spec: DatasetSpec, data_root: Path, allow_download: bool) -
     if not allow_download:
         msg += "Downloading is disabled (allow_download: false). "
     return msg + how_to_get_it(spec, data_root)
+
+
+def _good_copy(spec: DatasetSpec, data_root: Path, allow_download: bool) -> str:
+    if allow_download and spec.download:
+        return f"rerun the same command, which downloads it again into {Path(data_root) / spec.folder}."
+    return how_to_get_it(spec, data_root) or "copy it again from where it came from."
 
 
 def how_to_get_it(spec: DatasetSpec, data_root: str | Path) -> str:
@@ -280,6 +295,7 @@ _TINY_IMAGENET_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"  # http://cs231n.stanfor
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         name="mnist",
+        sizes=(60000, 10000),
         title="MNIST",
         folder="MNIST/raw",
         shape=(1, 28, 28),
@@ -294,6 +310,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "fashion_mnist": DatasetSpec(
         name="fashion_mnist",
+        sizes=(60000, 10000),
         title="Fashion-MNIST",
         folder="FashionMNIST/raw",
         shape=(1, 28, 28),
@@ -309,6 +326,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "cifar10": DatasetSpec(
         name="cifar10",
+        sizes=(50000, 10000),
         title="CIFAR-10",
         folder="cifar-10-batches-py",
         shape=(3, 32, 32),
@@ -323,6 +341,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "cifar100": DatasetSpec(
         name="cifar100",
+        sizes=(50000, 10000),
         title="CIFAR-100",
         folder="cifar-100-python",
         shape=(3, 32, 32),
@@ -337,6 +356,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "svhn": DatasetSpec(
         name="svhn",
+        sizes=(73257, 26032),
         title="SVHN",
         folder="",
         shape=(3, 32, 32),
@@ -351,6 +371,7 @@ DATASETS: dict[str, DatasetSpec] = {
     ),
     "tiny_imagenet": DatasetSpec(
         name="tiny_imagenet",
+        sizes=(100000, 10000),
         title="Tiny ImageNet",
         folder="tiny-imagenet",
         shape=(3, 64, 64),
@@ -399,7 +420,7 @@ def prepare_dataset(
         if not files:
             raise DatasetError(_missing_message(spec, data_root, allow_download))
     for raw in spec.files:
-        verify_file(files[raw.name], raw)
+        verify_file(files[raw.name], raw, _good_copy(spec, data_root, allow_download))
         log(f"{spec.name}: verified {files[raw.name]}")
     splits = spec.load(files, spec)
     info = {"dataset": spec.name, "sources": {k: str(v) for k, v in files.items()}}
@@ -412,8 +433,7 @@ def prepare_dataset(
         )
         info[f"{split}_size"] = int(len(labels))
         log(f"{spec.name}: {split} {len(labels)} images of shape {tuple(images.shape[1:])}")
-    with open(out_dir / "info.json", "w") as fh:
-        json.dump(info, fh, indent=1)
+    atomic_write_json(info, out_dir / "info.json")
     return info
 
 
@@ -442,12 +462,19 @@ class TensorDataset:
 def load_split(data_dir: str | Path, dataset: str, split: str) -> TensorDataset:
     path = Path(data_dir) / f"{split}.pt"
     if not path.exists():
-        raise DatasetError(f"{path} is missing; run `snakemake data/{dataset}/{split}.pt` to prepare it")
+        raise DatasetError(f"{path} is missing; prepare it with `{snakemake_command(str(path))}`")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise DatasetError(f"{path} is corrupt ({exc}); delete it and rerun snakemake to prepare it again") from exc
+        raise DatasetError(prepared_split_problem(path, archive_problem(path) or f"it is corrupt ({exc})")) from exc
     return TensorDataset(blob["images"], blob["labels"], get_spec(dataset))
+
+
+def prepared_split_problem(path: str | Path, problem: str) -> str:
+    """The error for a broken ``data/{dataset}/{split}.pt``: the split is made from the verified raw
+    files, so deleting the prepared files and preparing again (same content) costs nothing else."""
+    return (f"{path}: {problem}. Prepare the dataset again (the models and evaluations made from it are "
+            f"kept): `{snakemake_command(str(path), remove=str(path))}`, then rerun your command")  # fmt: skip
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

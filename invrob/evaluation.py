@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 
 from .data import TensorDataset, get_spec, load_split
-from .io import load_checkpoint
+from .io import CheckpointError, identity_mismatch, load_checkpoint
 from .metrics import (
     clean_accuracy,
     deepfool_distances,
@@ -140,8 +140,16 @@ EVALUATIONS: dict[str, Callable] = {
 }
 
 
-def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = None) -> tuple[torch.nn.Module, dict]:
+def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = None,
+               expected: dict | None = None) -> tuple[torch.nn.Module, dict]:  # fmt: skip
+    """The model of ``checkpoint`` in eval mode; ``expected`` (dataset, arch, recipe, seed: the keys
+    of its path) must match what the checkpoint says it is, so that a file copied or moved by hand
+    is never evaluated under another model's name."""
     ckpt = load_checkpoint(checkpoint)
+    mismatch = identity_mismatch(ckpt, expected or {})
+    if mismatch:
+        raise CheckpointError(f"checkpoint {checkpoint} is not the model its path names: {mismatch}. Put the "
+                              f"right file there, or delete it and rerun your snakemake command to train it")  # fmt: skip
     model = build_model(ckpt["arch"], get_spec(ckpt["dataset"]))
     model.load_state_dict(ckpt["state_dict"])
     model.to(device).eval()
@@ -154,12 +162,14 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
 
 def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, settings: dict,
                    device="cpu", log: Callable[[str], None] = print,
-                   prepare_model: Callable | None = None, test_set: TensorDataset | None = None) -> dict:  # fmt: skip
+                   prepare_model: Callable | None = None, test_set: TensorDataset | None = None,
+                   expected: dict | None = None) -> dict:  # fmt: skip
     """Evaluation ``name`` of one checkpoint; ``test_set`` (already subset and on the device) saves
-    reading the test split again when several checkpoints of one dataset are evaluated in a row."""
+    reading the test split again when several checkpoints of one dataset are evaluated in a row;
+    ``expected``: what the checkpoint must be (see ``load_model``)."""
     if name not in EVALUATIONS:
         raise ValueError(f"unknown evaluation '{name}'; known: {sorted(EVALUATIONS)}")
-    model, ckpt = load_model(checkpoint, device, prepare_model)
+    model, ckpt = load_model(checkpoint, device, prepare_model, expected)
     if test_set is None:
         test_set = load_split(data_dir, ckpt["dataset"], "test").subset(settings.get("test_subset")).to(device)
     log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "

@@ -7,6 +7,7 @@ or from a shell.  Logs go to the job's log file; tqdm progress goes there too.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,11 @@ def job_device(threads: int, device: str, performance: dict | None, log):
         lease.release()
 
 
+def checkpoint_keys(wildcards) -> dict:
+    """What the checkpoint of a job's ``results/{dataset}/{arch}/{recipe}/seed{seed}`` path must be."""
+    return {k: getattr(wildcards, k) for k in ("dataset", "arch", "recipe", "seed")}
+
+
 def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_download: bool, log_path=None) -> None:
     from .data import prepare_dataset
 
@@ -56,23 +62,36 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
               performance: dict | None = None, init_path: str | None = None, robust_path: str | None = None,
               snapshot_epochs: list[int] | None = None) -> None:  # fmt: skip
     """Train one checkpoint; with ``snapshot_epochs``, ``out_path`` is a folder that receives a
-    checkpoint ``epoch{e:03d}.pt`` after each listed epoch and after the last one."""
+    checkpoint ``epoch{e:03d}.pt`` after each listed epoch and after the last one.
+
+    The snapshots and the resumable training state are written to ``{out_path}.partial`` and the
+    folder takes its name only when training has finished: Snakemake deletes an incomplete output
+    folder before a rerun (``--rerun-incomplete``), and a resumed run must not lose the snapshots
+    of the epochs it does not repeat.
+    """
     from .training import train
 
     with job_log(log_path) as (log, stream), job_device(threads, device, performance, log) as (dev, prepare):
         snapshots = None
         if snapshot_epochs is not None:
             folder = Path(out_path)
-            snapshots = (folder, [e for e in snapshot_epochs if e < hp["epochs"]])
-            state_path, out_path = folder.parent / "snapshot_state.pt", folder / f"epoch{hp['epochs']:03d}.pt"
+            staging = folder.with_name(folder.name + ".partial")
+            staging.mkdir(parents=True, exist_ok=True)
+            snapshots = (staging, [e for e in snapshot_epochs if e < hp["epochs"]])
+            state_path, out_path = staging / "training_state.pt", staging / f"epoch{hp['epochs']:03d}.pt"
         else:
             state_path = Path(out_path).with_name("train_state.pt")
         train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare,
               init_path=init_path, robust_path=robust_path, snapshots=snapshots)
+        if snapshot_epochs is not None:
+            if folder.exists():
+                shutil.rmtree(folder)
+            staging.rename(folder)
+            log(f"wrote {folder}: {', '.join(p.name for p in sorted(folder.glob('epoch*.pt')))}")
 
 
 def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int, device: str,
-                       log_path=None, performance: dict | None = None) -> None:  # fmt: skip
+                       log_path=None, performance: dict | None = None, expected: dict | None = None) -> None:  # fmt: skip
     """Build paper 003's robust dataset D_R of the training (sub)set from an adversarially trained model."""
     from .data import load_split
     from .evaluation import load_model
@@ -80,7 +99,7 @@ def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path:
 
     with job_log(log_path) as (log, _):
         with job_device(threads, device, performance, log) as (dev, prepare):
-            model, ckpt = load_model(checkpoint, dev, prepare)
+            model, ckpt = load_model(checkpoint, dev, prepare, expected)
             data = load_split(data_dir, ckpt["dataset"], "train").subset(settings["train_subset"]).to(dev)
             log(f"D_R of {len(data)} {ckpt['dataset']} training images from {ckpt['arch']} / "
                 f"{ckpt['hparams']['recipe']} / seed {ckpt['seed']}: {settings['steps']} steps of {settings['step_size']}")
@@ -92,33 +111,38 @@ def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path:
 
 
 def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir: str, settings: dict, out_path: str,
-                           threads: int, device: str, log_path=None, performance: dict | None = None) -> None:  # fmt: skip
+                           threads: int, device: str, log_path=None, performance: dict | None = None,
+                           expected: dict | None = None, epochs: list[int] | None = None) -> None:  # fmt: skip
     """One evaluation of every snapshot in ``folder``, in epoch order, as one JSON file (the test
-    split of ``dataset`` is read once for all of them)."""
+    split of ``dataset`` is read once for all of them).  ``epochs``: the snapshots the folder must
+    hold (a folder with fewer is an error, never a shorter curve)."""
     from .data import load_split
     from .evaluation import run_evaluation
 
     with job_log(log_path) as (log, _):
         snapshots = sorted(Path(folder).glob("epoch*.pt"))
-        if not snapshots:
-            raise FileNotFoundError(f"{folder} holds no snapshots (epoch*.pt); delete it and rerun snakemake")
+        found = sorted(int(p.stem.removeprefix("epoch")) for p in snapshots)
+        if not snapshots or (epochs is not None and found != sorted(epochs)):
+            raise FileNotFoundError(f"{folder} holds the snapshots of epochs {found}, not {sorted(epochs or [])}: "
+                                    f"delete the folder and rerun your snakemake command to train them again")  # fmt: skip
         runs = []
         with job_device(threads, device, performance, log) as (dev, prepare):
             test_set = load_split(data_dir, dataset, "test").subset(settings.get("test_subset")).to(dev)
             for path in snapshots:
-                result = run_evaluation(evaluation, str(path), data_dir, settings, dev, log, prepare, test_set)
+                result = run_evaluation(evaluation, str(path), data_dir, settings, dev, log, prepare, test_set,
+                                        expected)  # fmt: skip
                 runs.append({"epoch": len(result["training_history"]), **result})
         atomic_write_json({"evaluation": evaluation, "snapshots": runs}, out_path)
         log(f"wrote {out_path}: {len(runs)} snapshots")
 
 
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,
-                 device: str, log_path=None, performance: dict | None = None) -> None:  # fmt: skip
+                 device: str, log_path=None, performance: dict | None = None, expected: dict | None = None) -> None:  # fmt: skip
     from .evaluation import run_evaluation
 
     with job_log(log_path) as (log, _):
         with job_device(threads, device, performance, log) as (dev, prepare):
-            result = run_evaluation(evaluation, checkpoint, data_dir, settings, dev, log, prepare)
+            result = run_evaluation(evaluation, checkpoint, data_dir, settings, dev, log, prepare, expected=expected)
         atomic_write_json(result, out_path)
         log(f"wrote {out_path} in {result['seconds']:.1f} s")
 

@@ -305,6 +305,8 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
             raise RecipeError(f"recipe '{recipe}' asks for {n} training images but datasets.{dataset}.train_subset "
                               f"is {hp['train_subset']}")  # fmt: skip
         hp["train_subset"] = n
+    if "adversarial" in specific and specific["adversarial"]["eps"] == 0:
+        del specific["adversarial"]  # ε = 0 is natural training: the attack's settings do not touch it
     if "adversarial" in specific:
         adv = {**specific["adversarial"], "random_start": True, **attack}
         if adv["method"] == "trades":

@@ -209,6 +209,9 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     history, start_epoch = [], 0
 
     state = _try_resume(state_path, hp, seed, log)
+    if state is None and snapshots is not None:  # snapshots of another (or no) resumable run
+        for stale in Path(snapshots[0]).glob("epoch*.pt"):
+            stale.unlink()
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -258,12 +261,13 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         history.append(record)
         log(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
             f"test acc ({MONITOR_TEST_IMAGES} images) {record['test_accuracy']:.4f}, {record['seconds']:.1f} s")  # fmt: skip
+        # the snapshot before the state: a job killed in between redoes this epoch and its snapshot
+        if snapshots is not None and epoch + 1 in snapshots[1]:
+            _save_checkpoint(model, hp, seed, history, Path(snapshots[0]) / f"epoch{epoch + 1:03d}.pt")
         atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                            "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
                            "rng": _rng_state(generator), "history": history, "hparams": hp, "seed": seed},
                           state_path)  # fmt: skip
-        if snapshots is not None and epoch + 1 in snapshots[1]:
-            _save_checkpoint(model, hp, seed, history, Path(snapshots[0]) / f"epoch{epoch + 1:03d}.pt")
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
 

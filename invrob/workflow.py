@@ -5,14 +5,18 @@ Kept here (not in ``rules/common.smk``) so that it is unit-tested without Snakem
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
 from .data import DATASETS
 from .devices import nvidia_gpus_visible
 from .evaluation import EVALUATIONS
+from .commands import snakemake_command
 from .fingerprint import code_fingerprint
+from .io import CheckpointError, archive_problem, atomic_write_json, checkpoint_header, identity_mismatch
 from .models import ARCH_TITLES
 from .recipes import (
     RecipeError,
@@ -31,6 +35,7 @@ from .targets import (
     plan_files,
     plan_models,
     robust_dataset_path,
+    snapshot_folder_path,
 )
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
@@ -70,17 +75,36 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
         if not hasattr(error, "absolute_path"):
             raise
         raise ConfigError(validation_message(error)) from None
+    # JSON Schema counts 2.0 as an integer; the jobs do not (range(2.0) fails inside a job)
+    error = next(iter(sorted(_strict_validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        raise ConfigError(validation_message(error))
+
+
+def _strict_validator(schema: dict):
+    from jsonschema import Draft202012Validator, validators
+
+    def is_integer(checker, value):
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", is_integer)
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
 
 
 def validation_message(error) -> str:
     """``key.path: what is wrong`` for a jsonschema ``ValidationError`` (the most specific cause)."""
     from jsonschema.exceptions import best_match
 
-    if error.context:  # oneOf / anyOf: say why the closest alternative failed
-        error = best_match(error.context)
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-    message = error.message
-    if "is not of type" in message and isinstance(error.instance, str):
+    if error.context and error.schema.get("description"):  # oneOf / anyOf with a description: say what is expected
+        message = f"{error.instance!r} is not {error.schema['description']}"
+    else:
+        if error.context:  # oneOf / anyOf: say why the closest alternative failed
+            error = best_match(error.context)
+        message = error.message
+    if "is not of type 'integer'" in message and isinstance(error.instance, float) and error.instance.is_integer():
+        message += f" (write it without a decimal point: {int(error.instance)})"
+    elif "is not of type" in message and isinstance(error.instance, str):
         message += (" (a list or nested value given with --config arrives as text: put it in a YAML file and "
                     "add that file to --configfile)")  # fmt: skip
     return f"invalid config: {where or 'top level'}: {message}"
@@ -102,6 +126,44 @@ def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
     for name in ("rules", "scripts", "config", "invrob", "profiles"):
         shutil.copytree(source / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     return dest
+
+
+# --------------------------------------------------------------------------- one results folder, one scale
+
+# Result paths do not name the scale (figures/fig1.pdf is the target at every scale), so the scale
+# that made a folder's results is written down when a run starts, and a run at another scale in the
+# same folder is refused before it can replace them.
+SCALE_RECORD = "results/scale.json"
+
+
+def check_results_scale(config: dict, argv: list[str]) -> None:
+    """Refuse, before any job, a run that would replace this folder's results with another scale's
+    (``argv``: the command line, for the suggested one)."""
+    record = Path(SCALE_RECORD)
+    scale = config.get("scale", "paper")
+    if record.exists():
+        made = json.loads(record.read_text()).get("scale")
+        if made != scale:
+            command = shlex.join(["snakemake", "--directory", f"runs/{scale}", *argv[1:]])
+            raise ConfigError(
+                f"this folder holds results made at scale '{made}' ({SCALE_RECORD}), and this run is at scale "
+                f"'{scale}': it would replace them. Run it in a folder of its own:\n  {command}\nor, to replace "
+                f"them, delete {SCALE_RECORD}")  # fmt: skip
+
+
+def _check_data_not_lost(dataset: str, path: str) -> None:
+    """A prepared split that is missing while trained models of its dataset exist would be prepared
+    within the run, and Snakemake reruns every job downstream of a job it runs: all of them."""
+    if not Path(path).exists() and next(Path("results", dataset).glob("*/*/seed*/model.pt"), None) is not None:
+        raise InputError(f"{path} is missing while results/{dataset} holds trained models: preparing it within "
+                         f"this run would retrain all of them. Prepare it on its own first (that retrains "
+                         f"nothing): `{snakemake_command(path)}`, then rerun your command")  # fmt: skip
+
+
+def record_scale(config: dict) -> None:
+    """Write down the scale of this folder's results (at the start of a run that makes some)."""
+    if not Path(SCALE_RECORD).exists():
+        atomic_write_json({"scale": config.get("scale", "paper")}, SCALE_RECORD)
 
 
 def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
@@ -178,16 +240,30 @@ def gpu_jobs_expected(config: dict) -> bool:
 
 
 def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
+    """Every hyperparameter of one training run (see ``recipes.recipe_hparams``), checked for
+    settings that would be silently ignored."""
     try:
-        return recipe_hparams(config, dataset, arch, recipe)
+        hp = recipe_hparams(config, dataset, arch, recipe)
     except RecipeError as exc:
         raise ConfigError(str(exc)) from None
+    where = f"schedules.{hp['schedule']}" if hp.get("schedule") else f"training.{arch}"
+    late = [m for m in hp.get("lr_milestones") or [] if m >= hp["epochs"]]
+    if late:
+        raise ConfigError(f"{where}.lr_milestones: {late} not before the last epoch ({hp['epochs']}) of recipe "
+                          f"'{recipe}', so the learning rate never decays there; use milestones below {hp['epochs']}")  # fmt: skip
+    size = (DATASETS[dataset].sizes or (None,))[0]
+    if size is not None and hp.get("train_subset") is not None and hp["train_subset"] > size:
+        raise ConfigError(f"recipe '{recipe}' on {dataset}: {hp['train_subset']} training images asked for (train_subset "
+                          f"or -n{{N}}), but the training split has {size}; use at most {size}, or null for all")  # fmt: skip
+    return hp
 
 
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
     """The checkpoint an ``A-then-B`` recipe starts from (as a list: empty for one-stage recipes)."""
     init, _ = split_stages(recipe)
-    return [] if init is None else [checkpoint_path(dataset, arch, init, seed)]
+    if init is None:
+        return []
+    return [trained_model(dataset, arch, init, seed)]
 
 
 def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:
@@ -199,7 +275,97 @@ def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:
         src = robust_source(config, dataset, recipe)
     except RecipeError as exc:
         raise ConfigError(str(exc)) from None
-    return [robust_dataset_path(dataset, src["arch"], src["recipe"], src["seed"])]
+    return [checked_file(robust_dataset_path(dataset, src["arch"], src["recipe"], src["seed"]))]
+
+
+# --------------------------------------------------------------------------- inputs checked before any job
+
+# A rule whose input is newer than its output reruns, and Snakemake deletes the job's outputs
+# before it starts: a truncated or swapped checkpoint would cost its finished evaluations before
+# the job found out.  So every existing checkpoint (and prepared split) a job reads is looked at
+# while the DAG is built (the zip directory and the pickled header: no torch, no weights read,
+# ~1 ms per file, once per file), and a broken one stops the run before anything is deleted.
+_CHECKED: dict[tuple, str | None] = {}
+
+
+def _once(path: str, check) -> None:
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return  # not made yet: the job that makes it comes first
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _CHECKED:
+        _CHECKED[key] = check(path)
+    if _CHECKED[key]:
+        raise InputError(_CHECKED[key])
+
+
+class InputError(RuntimeError):
+    """An existing input file is broken; raised while the DAG is built, before any job runs."""
+
+
+def checked_file(path: str) -> str:
+    """``path``, after checking that an existing file is a complete ``torch.save`` archive."""
+    def check(p):
+        problem = archive_problem(p)
+        return problem and _broken_message(p, problem)
+
+    _once(path, check)
+    return path
+
+
+def checked_checkpoint(path: str, dataset: str, arch: str, recipe: str, seed) -> str:
+    """``path``, after checking that an existing checkpoint is complete and is the model it names."""
+    def check(p):
+        try:
+            header = checkpoint_header(p)
+        except CheckpointError as exc:
+            return _broken_message(p, str(exc).removeprefix(f"checkpoint {p}: "))
+        mismatch = identity_mismatch(header, {"dataset": dataset, "arch": arch, "recipe": recipe, "seed": seed})
+        return mismatch and (f"{p} is not the model its path names: {mismatch}. Nothing was run or deleted. Put "
+                             f"the right checkpoint there, or delete it and train it again: "
+                             f"`{snakemake_command(p, remove=p)}`")  # fmt: skip
+
+    _once(path, check)
+    return path
+
+
+def trained_model(dataset: str, arch: str, recipe: str, seed) -> str:
+    """The checkpoint of (dataset, arch, recipe, seed), checked if it exists (an input of the rules)."""
+    return checked_checkpoint(checkpoint_path(dataset, arch, recipe, seed), dataset, arch, recipe, seed)
+
+
+def trained_snapshots(dataset: str, arch: str, recipe: str, seed) -> str:
+    """The folder of training snapshots of (dataset, arch, recipe, seed), each one checked."""
+    folder = snapshot_folder_path(dataset, arch, recipe, seed)
+    for snapshot in sorted(Path(folder).glob("epoch*.pt")):
+        checked_checkpoint(str(snapshot), dataset, arch, recipe, seed)
+    return folder
+
+
+def prepared_split(dataset: str, split: str) -> str:
+    """``data/{dataset}/{split}.pt``, after checking an existing file (see ``data.prepared_split_problem``)."""
+    from .data import prepared_split_problem
+
+    def check(p):
+        problem = archive_problem(p)
+        return problem and prepared_split_problem(p, problem) + " (nothing was run or deleted)"
+
+    path = f"data/{dataset}/{split}.pt"
+    _check_data_not_lost(dataset, path)
+    _once(path, check)
+    return path
+
+
+def _broken_message(path: str, problem: str) -> str:
+    return (f"{path}: {problem}. Nothing was run or deleted: the results made from it are kept. Delete it and "
+            f"make it again: `{snakemake_command(path, remove=path)}`")  # fmt: skip
+
+
+def snapshot_list(config: dict, dataset: str, arch: str, recipe: str) -> list[int]:
+    """The epochs whose snapshots ``train_snapshots`` writes: the configured ones before the last, and the last."""
+    epochs = train_params(config, dataset, arch, recipe)["epochs"]
+    return sorted({e for e in snapshot_epochs(config) if e < epochs} | {epochs})
 
 
 def robust_dataset_params(config: dict, dataset: str) -> dict:
@@ -290,11 +456,14 @@ def check_config(config: dict) -> None:
     for arch in config["training"]:
         if arch not in ARCH_TITLES:
             raise ConfigError(f"training.{arch}: unknown architecture; known: {sorted(ARCH_TITLES)}")
+    _check_sizes_and_radii(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
     for section in ("figures", "tables"):
         for name, entry in (config.get(section) or {}).items():
             where = f"{section}.{name}"
             p = figure_plan(config, name, section)
+            if p["kind"] == "snapshot_asr":
+                _check_snapshot_epochs(config, plan_models(p))
             for panel in p["panels"]:
                 known = panel["dataset"] in config["datasets"]
                 epsilons = {round(e, 9) for e in robustness_epsilons(config, panel["dataset"])} if known else set()
@@ -303,6 +472,39 @@ def check_config(config: dict) -> None:
                 train_params(config, dataset, arch, recipe)
             for dataset, evaluation in sorted(plan_evaluations(p)):
                 evaluation_settings(config, dataset, evaluation)
+
+
+def _check_sizes_and_radii(config: dict) -> None:
+    """Subsets no larger than the split they are taken from; every ε within [0, 1]."""
+    for name, ds in config["datasets"].items():
+        spec = DATASETS[name]
+        for key, size, split in zip(("train_subset", "test_subset"), spec.sizes or (), ("training", "test")):
+            if ds.get(key) is not None and ds[key] > size:
+                raise ConfigError(f"datasets.{name}.{key}: {ds[key]} is more than the {size} images of the {spec.title} "
+                                  f"{split} split; use at most {size}, or null for all")  # fmt: skip
+        for n in ds.get("train_sizes") or []:
+            if spec.sizes and n > spec.sizes[0]:
+                raise ConfigError(f"datasets.{name}.train_sizes: {n} is more than the {spec.sizes[0]} images of the "
+                                  f"{spec.title} training split")  # fmt: skip
+        for key in ("adversarial_epsilons", "epsilons"):
+            _check_radii(f"datasets.{name}.{key}", ds.get(key) or [])
+    _check_radii("evaluation.epsilons", config["evaluation"].get("epsilons") or [])
+
+
+def _check_radii(where: str, values) -> None:
+    for i, value in enumerate(values):
+        if not 0 <= parse_epsilon(value) <= 1:
+            raise ConfigError(f"{where}[{i}]: {value} = {parse_epsilon(value):.4g} is not an ℓ∞ radius in pixel "
+                              f"units: use a value in [0, 1]")  # fmt: skip
+
+
+def _check_snapshot_epochs(config: dict, models) -> None:
+    for dataset, arch, recipe in sorted(models):
+        epochs = train_params(config, dataset, arch, recipe)["epochs"]
+        late = [e for e in snapshot_epochs(config) if e > epochs]
+        if late:
+            raise ConfigError(f"snapshots.epochs: {late} come after the last epoch ({epochs}) of {arch} / {recipe}, "
+                              f"so no snapshot would be taken there; use epochs up to {epochs}")  # fmt: skip
 
 
 def _check_panel(config: dict, where: str, kind: str, panel: dict, thetas: set, epsilons: set) -> None:

@@ -13,7 +13,11 @@ from invrob.workflow import (
     robust_dataset_params,
     snapshot_epochs,
     not_a_target_pattern,
+    prepared_split,
+    snapshot_list,
     train_params,
+    trained_model,
+    trained_snapshots,
     unknown_target_message,
     warm_start_input,
 )

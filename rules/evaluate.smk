@@ -1,13 +1,14 @@
 rule evaluate:
     input:
-        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
-        test="data/{dataset}/test.pt",
+        # checked before any job runs: a truncated or swapped checkpoint stops the run, and no
+        # finished evaluation of it is deleted (see invrob.workflow.checked_checkpoint)
+        model=lambda w: trained_model(w.dataset, w.arch, w.recipe, w.seed),
+        test=lambda w: ancient(prepared_split(w.dataset, "test")),
     output:
         json="results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json",
     params:
         settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
         code=code_of("evaluate", evaluation="evaluation", arch="arch", dataset="dataset"),
-        device=config["device"],
     threads: gpu_job_threads("evaluate")
     resources:
         gpu=1,
@@ -26,14 +27,15 @@ rule evaluate:
 # Paper 003: one evaluation of every training snapshot, as one file.
 rule evaluate_snapshots:
     input:
-        snapshots="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/models",
-        test="data/{dataset}/test.pt",
+        snapshots=lambda w: trained_snapshots(w.dataset, w.arch, w.recipe, w.seed),
+        test=lambda w: ancient(prepared_split(w.dataset, "test")),
     output:
         json="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/eval/{evaluation}.json",
     params:
         settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
         code=code_of("evaluate_snapshots", evaluation="evaluation", arch="arch", dataset="dataset"),
-        device=config["device"],
+        # the snapshots the folder must hold: a folder with fewer is an error, never a shorter curve
+        epochs=lambda w: snapshot_list(config, w.dataset, w.arch, w.recipe),
     threads: gpu_job_threads("evaluate")
     resources:
         gpu=1,

@@ -1,7 +1,8 @@
 rule train:
     input:
-        train="data/{dataset}/train.pt",
-        test="data/{dataset}/test.pt",
+        # the prepared split is made from checksummed raw files: preparing it again (a new mtime, the
+        # same content) never retrains; the monitor's test images are read from next to it
+        train=lambda w: ancient(prepared_split(w.dataset, "train")),
         # `A-then-B` recipes start from the checkpoint of stage A (same dataset, arch and seed)
         init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
         # `mix{α}` recipes train on the robust dataset D_R of the configured source model (paper 003)
@@ -12,7 +13,6 @@ rule train:
         # every hyperparameter of the run: editing one in the config reruns only what it affects
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
         code=code_of("train", arch="arch", dataset="dataset"),
-        device=config["device"],
     threads: gpu_job_threads("train")
     resources:
         gpu=1,
@@ -32,8 +32,7 @@ rule train:
 # and after the last one (attack success rate over training).
 rule train_snapshots:
     input:
-        train="data/{dataset}/train.pt",
-        test="data/{dataset}/test.pt",
+        train=lambda w: ancient(prepared_split(w.dataset, "train")),
         init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
         robust=lambda w: robust_dataset_input(config, w.dataset, w.recipe),
     output:
@@ -42,7 +41,6 @@ rule train_snapshots:
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
         epochs=snapshot_epochs(config),
         code=code_of("train_snapshots", arch="arch", dataset="dataset"),
-        device=config["device"],
     threads: gpu_job_threads("train")
     resources:
         gpu=1,
@@ -61,14 +59,13 @@ rule train_snapshots:
 # Paper 003: the robust dataset D_R (Ilyas et al.) of the training set, from a trained model.
 rule robust_dataset:
     input:
-        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
-        train="data/{dataset}/train.pt",
+        model=lambda w: trained_model(w.dataset, w.arch, w.recipe, w.seed),
+        train=lambda w: ancient(prepared_split(w.dataset, "train")),
     output:
         robust="results/{dataset}/{arch}/{recipe}/seed{seed}/robust_dataset.pt",
     params:
         settings=lambda w: robust_dataset_params(config, w.dataset),
         code=code_of("robust_dataset", arch="arch", dataset="dataset"),
-        device=config["device"],
     threads: gpu_job_threads("train")
     resources:
         gpu=1,

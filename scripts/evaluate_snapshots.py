@@ -4,9 +4,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
 
-from invrob.jobs import evaluate_snapshots_job
+from invrob.jobs import checkpoint_keys, evaluate_snapshots_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
+# `device` and `performance` come from the config, not from params: where a job runs never reruns it
 evaluate_snapshots_job(sm.wildcards.evaluation, sm.input.snapshots, sm.wildcards.dataset,
                        str(Path(sm.input.test).parent), sm.params.settings, sm.output.json, sm.threads,
-                       sm.params.device, sm.log[0], performance=sm.config.get("performance"))  # fmt: skip
+                       sm.config["device"], sm.log[0], performance=sm.config.get("performance"),
+                       expected=checkpoint_keys(sm.wildcards), epochs=sm.params.epochs)  # fmt: skip

@@ -4,8 +4,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's own invrob/
 
-from invrob.jobs import robust_dataset_job
+from invrob.jobs import checkpoint_keys, robust_dataset_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
+# `device` and `performance` come from the config, not from params: where a job runs never reruns it
 robust_dataset_job(sm.input.model, str(Path(sm.input.train).parent), sm.params.settings, sm.output.robust, sm.threads,
-                   sm.params.device, sm.log[0], performance=sm.config.get("performance"))  # fmt: skip
+                   sm.config["device"], sm.log[0], performance=sm.config.get("performance"),
+                   expected=checkpoint_keys(sm.wildcards))  # fmt: skip

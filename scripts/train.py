@@ -17,7 +17,7 @@ def single(name):
 
 
 snapshots = sm.rule == "train_snapshots"
-# `performance` comes from the config, not from params: speed switches never rerun a job.
+# `device` and `performance` come from the config, not from params: where a job runs never reruns it
 train_job(sm.params.hp, str(Path(sm.input.train).parent), sm.output[0], int(sm.wildcards.seed), sm.threads,
-          sm.params.device, sm.log[0], performance=sm.config.get("performance"), init_path=single("init"),
+          sm.config["device"], sm.log[0], performance=sm.config.get("performance"), init_path=single("init"),
           robust_path=single("robust"), snapshot_epochs=sm.params.epochs if snapshots else None)  # fmt: skip

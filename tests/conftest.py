@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 import pickle
 import re
 import struct
@@ -101,9 +102,20 @@ def tiny_hparams(**overrides) -> dict:
 # --------------------------------------------------------------------------- Snakemake runs
 
 
-def snakemake(workdir, *args, check=True, timeout=900):
+# Importing Snakemake imports every executor plugin, and the SLURM plugin's import runs `scontrol show
+# config` (for a help text) with a 10 s timeout.  Where the SLURM client is installed but no controller
+# runs (this test machine, outside the SLURM test) every snakemake command would wait those 10 s: the
+# other tests see an `scontrol` that fails at once instead.
+NO_SLURM_BIN = Path(__file__).resolve().parent / "slurm" / "no-controller"
+
+
+def snakemake(workdir, *args, check=True, timeout=900, slurm=False, env=None):
+    """Run snakemake in ``workdir``; ``slurm``: with the real SLURM client (the SLURM tests)."""
     cmd = [sys.executable, "-m", "snakemake", *args]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    env = dict(os.environ if env is None else env)
+    if not slurm:
+        env["PATH"] = f"{NO_SLURM_BIN}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc

@@ -90,7 +90,8 @@ TARGETS = ["figures/fig1.pdf", "figures/fig8.pdf"]
 def test_tiny_pipeline_through_slurm_matches_a_local_run(slurm_cluster, tmp_path):
     profile = site_profile(tmp_path / "profile")
     on_slurm = copy_workflow(tmp_path / "slurm")
-    proc = snakemake(on_slurm, *TARGETS, "--profile", str(profile), "--configfile", "config/tiny.yaml", timeout=1200)
+    proc = snakemake(on_slurm, *TARGETS, "--profile", str(profile), "--configfile", "config/tiny.yaml", timeout=1200,
+                     slurm=True)
     output = proc.stdout + proc.stderr
 
     # training and evaluation jobs went through SLURM; the download and the figures are localrules
@@ -123,7 +124,7 @@ def test_a_failing_slurm_job_is_reported_as_failed(slurm_cluster, tmp_path):
     # the fake GPUs have no CUDA behind them: a training that insists on CUDA fails inside its SLURM job
     (wf / "cuda.yaml").write_text(yaml.safe_dump({"device": "cuda"}))
     proc = snakemake(wf, "results/fashion_mnist/stdcnn/rot0/seed0/model.pt", "--profile", str(profile), "--retries",
-                     "0", "--configfile", "config/tiny.yaml", "cuda.yaml", check=False, timeout=600)  # fmt: skip
+                     "0", "--configfile", "config/tiny.yaml", "cuda.yaml", check=False, timeout=600, slurm=True)  # fmt: skip
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "Error in rule train" in output and "SLURM jobid" in output
