@@ -16,7 +16,7 @@ min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
 from invrob.commands import record_invocation
-from invrob.workflow import check_results_scale, record_scale, validate_config
+from invrob.config import check_results_scale, record_scale, validate_config
 
 
 # the paper config next to this Snakefile, so that `-d elsewhere` runs work too; overlays via --configfile
@@ -28,9 +28,6 @@ record_invocation(workflow.overwrite_configfiles, os.getcwd(), workflow.main_sna
 validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
-include: "rules/common.smk"
-
-
 if workflow.is_main_process:
     # a run at another scale would replace this folder's results: refused before any job
     check_results_scale(config, sys.argv)
@@ -38,6 +35,9 @@ if workflow.is_main_process:
 
 onstart:
     record_scale(config)
+
+
+include: "rules/common.smk"
 
 
 wildcard_constraints:

@@ -5,18 +5,18 @@ Kept here (not in ``rules/common.smk``) so that it is unit-tested without Snakem
 
 from __future__ import annotations
 
-import json
+import os
 import re
-import shlex
 import shutil
 from pathlib import Path
 
+from .commands import snakemake_command
+from .config import ConfigError, validate_config, validation_message  # noqa: F401  (the workflow's API)
 from .data import DATASETS
 from .devices import nvidia_gpus_visible
 from .evaluation import EVALUATIONS
-from .commands import snakemake_command
 from .fingerprint import code_fingerprint
-from .io import CheckpointError, archive_problem, atomic_write_json, checkpoint_header, identity_mismatch
+from .io import CheckpointError, archive_problem, checkpoint_header, identity_mismatch
 from .models import ARCH_TITLES
 from .recipes import (
     RecipeError,
@@ -42,74 +42,6 @@ FIGURE_FORMATS = ("pdf", "png", "csv")
 TABLE_FORMATS = ("csv", "md", "tex")
 
 
-class ConfigError(ValueError):
-    pass
-
-
-# --------------------------------------------------------------------------- config as the user gives it
-
-# `--config key=value` hands Snakemake's parser's result over as is: `false` stays a string
-_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
-
-
-def validate_config(config: dict, schema_path: str | Path) -> None:
-    """Check ``config`` against the schema (filling in its defaults); one short error naming the key.
-
-    Snakemake's own ``validate`` prints the whole schema and config after the one useful line.
-    Top-level booleans given as words on the command line (``--config allow_download=false``) are
-    read as YAML would read them.
-    """
-    import yaml
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    for key, prop in schema.get("properties", {}).items():
-        value = config.get(key)
-        if prop.get("type") == "boolean" and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
-            config[key] = _BOOLEAN_WORDS[value.lower()]
-    try:
-        validate(config, str(schema_path))
-    except WorkflowError as exc:
-        error = exc.__context__  # the jsonschema ValidationError that validate() caught
-        if not hasattr(error, "absolute_path"):
-            raise
-        raise ConfigError(validation_message(error)) from None
-    # JSON Schema counts 2.0 as an integer; the jobs do not (range(2.0) fails inside a job)
-    error = next(iter(sorted(_strict_validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        raise ConfigError(validation_message(error))
-
-
-def _strict_validator(schema: dict):
-    from jsonschema import Draft202012Validator, validators
-
-    def is_integer(checker, value):
-        return isinstance(value, int) and not isinstance(value, bool)
-
-    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", is_integer)
-    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
-
-
-def validation_message(error) -> str:
-    """``key.path: what is wrong`` for a jsonschema ``ValidationError`` (the most specific cause)."""
-    from jsonschema.exceptions import best_match
-
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-    if error.context and error.schema.get("description"):  # oneOf / anyOf with a description: say what is expected
-        message = f"{error.instance!r} is not {error.schema['description']}"
-    else:
-        if error.context:  # oneOf / anyOf: say why the closest alternative failed
-            error = best_match(error.context)
-        message = error.message
-    if "is not of type 'integer'" in message and isinstance(error.instance, float) and error.instance.is_integer():
-        message += f" (write it without a decimal point: {int(error.instance)})"
-    elif "is not of type" in message and isinstance(error.instance, str):
-        message += (" (a list or nested value given with --config arrives as text: put it in a YAML file and "
-                    "add that file to --configfile)")  # fmt: skip
-    return f"invalid config: {where or 'top level'}: {message}"
-
-
 WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -128,27 +60,35 @@ def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
     return dest
 
 
-# --------------------------------------------------------------------------- one results folder, one scale
-
-# Result paths do not name the scale (figures/fig1.pdf is the target at every scale), so the scale
-# that made a folder's results is written down when a run starts, and a run at another scale in the
-# same folder is refused before it can replace them.
-SCALE_RECORD = "results/scale.json"
+# --------------------------------------------------------------------------- other runs in this folder
 
 
-def check_results_scale(config: dict, argv: list[str]) -> None:
-    """Refuse, before any job, a run that would replace this folder's results with another scale's
-    (``argv``: the command line, for the suggested one)."""
-    record = Path(SCALE_RECORD)
-    scale = config.get("scale", "paper")
-    if record.exists():
-        made = json.loads(record.read_text()).get("scale")
-        if made != scale:
-            command = shlex.join(["snakemake", "--directory", f"runs/{scale}", *argv[1:]])
-            raise ConfigError(
-                f"this folder holds results made at scale '{made}' ({SCALE_RECORD}), and this run is at scale "
-                f"'{scale}': it would replace them. Run it in a folder of its own:\n  {command}\nor, to replace "
-                f"them, delete {SCALE_RECORD}")  # fmt: skip
+def other_runs_here() -> list[int]:
+    """Process ids of other snakemake runs (not their jobs) whose working directory is this one."""
+    here, mine = Path.cwd().resolve(), {os.getpid(), os.getppid()}
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) in mine or Path(os.readlink(proc / "cwd")).resolve() != here:
+                continue
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        words = [Path(a.decode(errors="replace")).name for a in argv[:3]]
+        if "snakemake" in words and b"--mode" not in argv:  # --mode remote/subprocess: one of its jobs
+            found.append(int(proc.name))
+    return found
+
+
+def concurrent_run_note() -> str | None:
+    """A note for stderr when another snakemake run works in this folder: Snakemake then calls the
+    files it is writing "incomplete" and advises --rerun-incomplete, which is for a killed run's."""
+    pids = other_runs_here()
+    if not pids:
+        return None
+    return (f"note: another snakemake run (pid {', '.join(map(str, pids))}) is working in this folder. Files it is "
+            f"writing look incomplete to this run: wait for it to finish (or stop it) instead of using "
+            f"--rerun-incomplete, which is for files a killed run left behind.")  # fmt: skip
 
 
 def _check_data_not_lost(dataset: str, path: str) -> None:
@@ -158,12 +98,6 @@ def _check_data_not_lost(dataset: str, path: str) -> None:
         raise InputError(f"{path} is missing while results/{dataset} holds trained models: preparing it within "
                          f"this run would retrain all of them. Prepare it on its own first (that retrains "
                          f"nothing): `{snakemake_command(path)}`, then rerun your command")  # fmt: skip
-
-
-def record_scale(config: dict) -> None:
-    """Write down the scale of this folder's results (at the start of a run that makes some)."""
-    if not Path(SCALE_RECORD).exists():
-        atomic_write_json({"scale": config.get("scale", "paper")}, SCALE_RECORD)
 
 
 def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
@@ -459,19 +393,27 @@ def check_config(config: dict) -> None:
     _check_sizes_and_radii(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
     for section in ("figures", "tables"):
-        for name, entry in (config.get(section) or {}).items():
+        for name in config.get(section) or {}:
             where = f"{section}.{name}"
-            p = figure_plan(config, name, section)
-            if p["kind"] == "snapshot_asr":
-                _check_snapshot_epochs(config, plan_models(p))
-            for panel in p["panels"]:
-                known = panel["dataset"] in config["datasets"]
-                epsilons = {round(e, 9) for e in robustness_epsilons(config, panel["dataset"])} if known else set()
-                _check_panel(config, where, p["kind"], panel, thetas, epsilons)
-            for dataset, arch, recipe in sorted(plan_models(p)):
-                train_params(config, dataset, arch, recipe)
-            for dataset, evaluation in sorted(plan_evaluations(p)):
-                evaluation_settings(config, dataset, evaluation)
+            try:
+                _check_target(config, where, figure_plan(config, name, section), thetas)
+            except ConfigError as exc:  # say which figure or table asked for it
+                message = str(exc)
+                names_a_key = re.match(r"[a-z_0-9]+(\.[A-Za-z_0-9]+)+(\[\d+\])*: ", message)
+                raise ConfigError(message if names_a_key else f"{where}: {message}") from None
+
+
+def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
+    if p["kind"] == "snapshot_asr":
+        _check_snapshot_epochs(config, plan_models(p))
+    for panel in p["panels"]:
+        known = panel["dataset"] in config["datasets"]
+        epsilons = {round(e, 9) for e in robustness_epsilons(config, panel["dataset"])} if known else set()
+        _check_panel(config, where, p["kind"], panel, thetas, epsilons)
+    for dataset, arch, recipe in sorted(plan_models(p)):
+        train_params(config, dataset, arch, recipe)
+    for dataset, evaluation in sorted(plan_evaluations(p)):
+        evaluation_settings(config, dataset, evaluation)
 
 
 def _check_sizes_and_radii(config: dict) -> None:

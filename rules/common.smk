@@ -4,6 +4,7 @@ import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 from invrob.workflow import (
     all_targets,
     check_config,
+    concurrent_run_note,
     evaluation_settings,
     figure_evaluations,
     figure_plan,
@@ -23,6 +24,9 @@ from invrob.workflow import (
 )
 
 check_config(config)
+
+if workflow.is_main_process and (note := concurrent_run_note()):
+    print(note, file=sys.stderr)
 
 # GPU jobs keep their data on the GPU and need ~1 CPU thread; on the CPU they use `threads`
 GPU_JOBS = gpu_jobs_expected(config)

@@ -1,4 +1,5 @@
 import gzip
+import os
 
 import numpy as np
 import pytest
@@ -125,3 +126,35 @@ def test_real_fashion_mnist_from_debian_package_verifies(tmp_path):
 def test_registry_has_the_papers_datasets():
     assert {"mnist", "fashion_mnist", "cifar10"} <= set(DATASETS)
     assert DATASETS["cifar10"].shape == (3, 32, 32) and DATASETS["mnist"].shape == (1, 28, 28)
+
+
+def test_mnist_prepares_after_a_torchvision_download_that_kept_both_copies(tmp_path):
+    """torchvision's MNIST download leaves `name.gz` and the uncompressed `name` side by side, and only
+    the .gz checksums are known (the real spec): the .gz is the copy that gets verified and read."""
+    import dataclasses
+
+    from invrob.data import RawFile
+
+    spec, raw_dir = make_mnist_like(tmp_path / "raw")
+    for gz in list(raw_dir.glob("*.gz")):  # the extracted copy next to each download
+        with gzip.open(gz, "rb") as fh:
+            gz.with_suffix("").write_bytes(fh.read())
+    spec = dataclasses.replace(spec, files=tuple(RawFile(f.name, gz_md5=md5_of(raw_dir / f"{f.name}.gz"))
+                                                 for f in spec.files))  # fmt: skip
+    assert all(f.md5 is None and f.gz_md5 for f in DATASETS["mnist"].files)  # like the real MNIST spec
+    info = prepare_dataset(spec, tmp_path / "raw", tmp_path / "out", allow_download=False, log=lambda m: None)
+    assert all(source.endswith(".gz") for source in info["sources"].values())
+    assert load_split(tmp_path / "out", "mnist", "train").images.shape == (64, 1, 28, 28)
+    # only the uncompressed copy there: the error says which file to put there instead
+    for gz in raw_dir.glob("*.gz"):
+        gz.unlink()
+    with pytest.raises(DatasetError, match="only for train-images-idx3-ubyte.gz; put the .gz file there instead"):
+        prepare_dataset(spec, tmp_path / "raw", tmp_path / "out2", allow_download=False, log=lambda m: None)
+
+
+def test_a_corrupt_raw_file_says_how_to_get_a_good_copy(tmp_path, mnist_like):
+    spec, raw_dir = mnist_like
+    os.truncate(raw_dir / "train-images-idx3-ubyte.gz", 100)
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz: cannot be read .*Delete it and get a good "
+                                           r"copy: .*MNIST files in .*MNIST/raw/"):  # fmt: skip
+        prepare_dataset(spec, tmp_path / "raw", tmp_path / "out", allow_download=False, log=lambda m: None)

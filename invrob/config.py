@@ -1,0 +1,109 @@
+"""The config as the user gives it: checked against the schema with one short error naming the
+key, and the scale a results folder was made at.
+
+Torch-free and light on imports: the Snakefile runs these checks first, so that a mistyped key
+is answered in a second or two, before the compute modules are imported.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from .io import atomic_write_json
+
+
+class ConfigError(ValueError):
+    pass
+
+
+# --------------------------------------------------------------------------- config as the user gives it
+
+# `--config key=value` hands Snakemake's parser's result over as is: `false` stays a string
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+
+
+def validate_config(config: dict, schema_path: str | Path) -> None:
+    """Check ``config`` against the schema (filling in its defaults); one short error naming the key.
+
+    Snakemake's own ``validate`` prints the whole schema and config after the one useful line.
+    Top-level booleans given as words on the command line (``--config allow_download=false``) are
+    read as YAML would read them.
+    """
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    for key, prop in schema.get("properties", {}).items():
+        value = config.get(key)
+        if prop.get("type") == "boolean" and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
+            config[key] = _BOOLEAN_WORDS[value.lower()]
+    try:
+        validate(config, str(schema_path))
+    except WorkflowError as exc:
+        error = exc.__context__  # the jsonschema ValidationError that validate() caught
+        if not hasattr(error, "absolute_path"):
+            raise
+        raise ConfigError(validation_message(error)) from None
+    # JSON Schema counts 2.0 as an integer; the jobs do not (range(2.0) fails inside a job)
+    error = next(iter(sorted(_strict_validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        raise ConfigError(validation_message(error))
+
+
+def _strict_validator(schema: dict):
+    from jsonschema import Draft202012Validator, validators
+
+    def is_integer(checker, value):
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", is_integer)
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
+
+
+def validation_message(error) -> str:
+    """``key.path: what is wrong`` for a jsonschema ``ValidationError`` (the most specific cause)."""
+    from jsonschema.exceptions import best_match
+
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.context and error.schema.get("description"):  # oneOf / anyOf with a description: say what is expected
+        message = f"{error.instance!r} is not {error.schema['description']}"
+    else:
+        if error.context:  # oneOf / anyOf: say why the closest alternative failed
+            error = best_match(error.context)
+        message = error.message
+    if "is not of type 'integer'" in message and isinstance(error.instance, float) and error.instance.is_integer():
+        message += f" (write it without a decimal point: {int(error.instance)})"
+    elif "is not of type" in message and isinstance(error.instance, str):
+        message += (" (a list or nested value given with --config arrives as text: put it in a YAML file and "
+                    "add that file to --configfile)")  # fmt: skip
+    return f"invalid config: {where or 'top level'}: {message}"
+
+
+# Result paths do not name the scale (figures/fig1.pdf is the target at every scale), so the scale
+# that made a folder's results is written down when a run starts, and a run at another scale in the
+# same folder is refused before it can replace them.
+SCALE_RECORD = "results/scale.json"
+
+
+def check_results_scale(config: dict, argv: list[str]) -> None:
+    """Refuse, before any job, a run that would replace this folder's results with another scale's
+    (``argv``: the command line, for the suggested one)."""
+    record = Path(SCALE_RECORD)
+    scale = config.get("scale", "paper")
+    if record.exists():
+        made = json.loads(record.read_text()).get("scale")
+        if made != scale:
+            command = shlex.join(["snakemake", "--directory", f"runs/{scale}", *argv[1:]])
+            raise ConfigError(
+                f"this folder holds results made at scale '{made}' ({SCALE_RECORD}), and this run is at scale "
+                f"'{scale}': it would replace them. Run it in a folder of its own:\n  {command}\nor, to replace "
+                f"them, delete {SCALE_RECORD}")  # fmt: skip
+
+
+def record_scale(config: dict) -> None:
+    """Write down the scale of this folder's results (at the start of a run that makes some)."""
+    if not Path(SCALE_RECORD).exists():
+        atomic_write_json({"scale": config.get("scale", "paper")}, SCALE_RECORD)
