@@ -17,23 +17,31 @@ sys.path.insert(0, workflow.basedir)
 
 from invrob.commands import record_invocation
 from invrob.config import check_results_scale, record_scale, validate_config
+from invrob.guards import check_plan, check_result_files, concurrent_run_note
 
 
 # the paper config next to this Snakefile, so that `-d elsewhere` runs work too; overlays via --configfile
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-# error messages, here and in the jobs, suggest commands with this run's --directory and --configfile
-record_invocation(workflow.overwrite_configfiles, os.getcwd(), workflow.main_snakefile)
+# error messages, here and in the jobs, suggest commands with this run's folder, --configfile and --config
+record_invocation(workflow.overwrite_configfiles, os.getcwd(), workflow.main_snakefile,
+                  workflow.config_settings.config_args)
 validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 
 
 if workflow.is_main_process:
-    # a run at another scale would replace this folder's results: refused before any job
+    # a run at another scale would replace this folder's results; a broken or swapped checkpoint or
+    # split would cost the results made from it: refused before any job (see invrob.guards)
     check_results_scale(config, sys.argv)
+    check_result_files()
+    if note := concurrent_run_note():
+        print(note, file=sys.stderr)
 
 
 onstart:
+    # the DAG is known and no job has run: a dataset is never prepared again under finished results
+    check_plan(workflow.dag)
     record_scale(config)
 
 

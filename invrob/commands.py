@@ -16,10 +16,10 @@ from pathlib import Path
 ENV = "INVROB_SNAKEMAKE_INVOCATION"
 
 
-def record_invocation(configfiles, workdir: str | Path, snakefile: str | Path) -> None:
+def record_invocation(configfiles, workdir: str | Path, snakefile: str | Path, config_args=()) -> None:
     """Remember what a rerun needs: ``cd`` to the working directory when snakemake was started
-    elsewhere (the shell's ``PWD``), the Snakefile when it is not in the working directory, and
-    the ``--configfile`` overlays."""
+    elsewhere (the shell's ``PWD``), the Snakefile when it is not in the working directory, the
+    ``--configfile`` overlays and the ``--config`` values (``key=value`` words)."""
     workdir, snakefile = Path(workdir).resolve(), Path(snakefile).resolve()
     started_in = os.environ.get("PWD")
     cd = started_in is not None and Path(started_in).resolve() != workdir
@@ -27,6 +27,8 @@ def record_invocation(configfiles, workdir: str | Path, snakefile: str | Path) -
     files = [_relative(Path(f).resolve(), workdir) for f in configfiles or []]
     if files:
         options += ["--configfile", *files]
+    if config_args:
+        options += ["--config", *config_args]
     os.environ[ENV] = json.dumps({"cd": str(workdir) if cd else None, "options": options})
 
 

@@ -96,11 +96,24 @@ def check_results_scale(config: dict, argv: list[str]) -> None:
     if record.exists():
         made = json.loads(record.read_text()).get("scale")
         if made != scale:
-            command = shlex.join(["snakemake", "--directory", f"runs/{scale}", *argv[1:]])
+            command = shlex.join(["snakemake", "--directory", f"runs/{scale}", *_without_directory(argv[1:])])
             raise ConfigError(
                 f"this folder holds results made at scale '{made}' ({SCALE_RECORD}), and this run is at scale "
                 f"'{scale}': it would replace them. Run it in a folder of its own:\n  {command}\nor, to replace "
                 f"them, delete {SCALE_RECORD}")  # fmt: skip
+
+
+def _without_directory(args: list[str]) -> list[str]:
+    """``args`` without a ``-d``/``--directory`` option (the suggested command names its own)."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-d", "--directory"):
+            skip = True
+        elif not arg.startswith(("--directory=", "-d=")):
+            kept.append(arg)
+    return kept
 
 
 def record_scale(config: dict) -> None:

@@ -95,7 +95,7 @@ def verify_file(path: Path, raw: RawFile, fix: str = "") -> None:
     """Raise ``DatasetError`` unless ``path`` matches a known checksum of ``raw``; ``fix`` (how to
     get a good copy) ends the message."""
     gz = path.suffix == ".gz"
-    fix = f" Delete it and get a good copy: {fix}" if fix else " Delete it and get a good copy."
+    fix = f" {fix}" if fix else " Replace it with a good copy."
     if gz and raw.gz_md5 and md5_of(path) == raw.gz_md5:
         return
     if raw.md5 is None:
@@ -133,10 +133,14 @@ def _missing_message(spec: DatasetSpec, data_root: Path, allow_download: bool) -
     return msg + how_to_get_it(spec, data_root)
 
 
-def _good_copy(spec: DatasetSpec, data_root: Path, allow_download: bool) -> str:
-    if allow_download and spec.download:
-        return f"rerun the same command, which downloads it again into {Path(data_root) / spec.folder}."
-    return how_to_get_it(spec, data_root) or "copy it again from where it came from."
+def _good_copy(spec: DatasetSpec, data_root: Path, allow_download: bool, path: Path) -> str:
+    """How to replace a corrupt raw file ``path`` with a good copy."""
+    folder = Path(data_root) / spec.folder
+    if path.parent == folder and allow_download and spec.download:
+        # the whole folder: torchvision keeps an extracted copy next to each download, and downloads
+        # nothing while one of them is there
+        return f"Get a good copy: `rm -r {folder}`, then rerun your command, which downloads the dataset again."
+    return "Get a good copy: " + (how_to_get_it(spec, data_root) or "copy it again from where it came from.")
 
 
 def how_to_get_it(spec: DatasetSpec, data_root: str | Path) -> str:
@@ -420,7 +424,7 @@ def prepare_dataset(
         if not files:
             raise DatasetError(_missing_message(spec, data_root, allow_download))
     for raw in spec.files:
-        verify_file(files[raw.name], raw, _good_copy(spec, data_root, allow_download))
+        verify_file(files[raw.name], raw, _good_copy(spec, data_root, allow_download, files[raw.name]))
         log(f"{spec.name}: verified {files[raw.name]}")
     splits = spec.load(files, spec)
     info = {"dataset": spec.name, "sources": {k: str(v) for k, v in files.items()}}

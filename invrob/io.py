@@ -12,6 +12,7 @@ import collections
 import json
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,7 +24,13 @@ class CheckpointError(RuntimeError):
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    try:  # Linux says it without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere reading the umask means setting it; put it straight back
     os.umask(mask)
     return mask
 
@@ -59,6 +66,8 @@ def _disk_full(exc: BaseException, path: Path) -> bool:
     """Whether a failed write failed for lack of space (torch says so only as 'unexpected pos …')."""
     if getattr(exc, "errno", None) == 28 or "No space left" in str(exc):
         return True
+    if not re.search(r"unexpected pos|iostream error|write", str(exc)):  # torch's words for a failed write
+        return False
     try:
         st = os.statvfs(path.parent)
     except OSError:
@@ -192,7 +201,7 @@ def checkpoint_header(path: str | os.PathLike) -> dict:
 
 def checkpoint_identity(ckpt: dict) -> dict:
     """What a checkpoint says it is: the four keys of its path in ``results/``."""
-    hp = ckpt.get("hparams") or {}
+    hp = ckpt.get("hparams") if isinstance(ckpt.get("hparams"), dict) else {}
     return {"dataset": ckpt.get("dataset"), "arch": ckpt.get("arch"), "recipe": hp.get("recipe"),
             "seed": ckpt.get("seed")}  # fmt: skip
 

@@ -7,6 +7,7 @@ or from a shell.  Logs go to the job's log file; tqdm progress goes there too.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import time
@@ -60,14 +61,15 @@ def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_downlo
 
 def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None,
               performance: dict | None = None, init_path: str | None = None, robust_path: str | None = None,
-              snapshot_epochs: list[int] | None = None) -> None:  # fmt: skip
+              snapshot_epochs: list[int] | None = None, code: str | None = None) -> None:  # fmt: skip
     """Train one checkpoint; with ``snapshot_epochs``, ``out_path`` is a folder that receives a
     checkpoint ``epoch{e:03d}.pt`` after each listed epoch and after the last one.
 
     The snapshots and the resumable training state are written to ``{out_path}.partial`` and the
     folder takes its name only when training has finished: Snakemake deletes an incomplete output
     folder before a rerun (``--rerun-incomplete``), and a resumed run must not lose the snapshots
-    of the epochs it does not repeat.
+    of the epochs it does not repeat.  A state is resumed only if the same training code (``code``,
+    its fingerprint) wrote it from the same input files (the warm start, the robust dataset).
     """
     from .training import train
 
@@ -77,12 +79,16 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
             folder = Path(out_path)
             staging = folder.with_name(folder.name + ".partial")
             staging.mkdir(parents=True, exist_ok=True)
+            for leftover in staging.glob(".*.tmp"):  # a write the kill interrupted
+                leftover.unlink()
             snapshots = (staging, [e for e in snapshot_epochs if e < hp["epochs"]])
             state_path, out_path = staging / "training_state.pt", staging / f"epoch{hp['epochs']:03d}.pt"
         else:
             state_path = Path(out_path).with_name("train_state.pt")
+        inputs = {str(p): [os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in (init_path, robust_path) if p}
         train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare,
-              init_path=init_path, robust_path=robust_path, snapshots=snapshots)
+              init_path=init_path, robust_path=robust_path, snapshots=snapshots,
+              resume_key={"code": code, "inputs": inputs})  # fmt: skip
         if snapshot_epochs is not None:
             if folder.exists():
                 shutil.rmtree(folder)

@@ -156,7 +156,7 @@ def _warm_start(model: torch.nn.Module, hp: dict, init_path, log) -> None:
     log(f"starting from the weights of {init_path} (stage '{hp['init']}')")
 
 
-def _try_resume(state_path: Path, hp: dict, seed: int, log) -> dict | None:
+def _try_resume(state_path: Path, hp: dict, seed: int, log, resume_key=None) -> dict | None:
     if not state_path.exists():
         return None
     try:
@@ -167,6 +167,9 @@ def _try_resume(state_path: Path, hp: dict, seed: int, log) -> dict | None:
     if state.get("hparams") != hp or state.get("seed") != seed:
         log(f"ignoring training state {state_path}: it was written for other hyperparameters or seed")
         return None
+    if state.get("resume_key") != resume_key:
+        log(f"ignoring training state {state_path}: it was written by other training code or from other inputs")
+        return None
     return state
 
 
@@ -175,8 +178,11 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
           on_epoch_end: Callable[[int], None] | None = None,
           prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
           init_path: str | Path | None = None, robust_path: str | Path | None = None,
-          snapshots: tuple[str | Path, list[int]] | None = None) -> dict:  # fmt: skip
+          snapshots: tuple[str | Path, list[int]] | None = None, resume_key=None) -> dict:  # fmt: skip
     """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``.
+
+    ``resume_key``: what else the training state must have been written with to be resumed (the
+    workflow passes the training code's fingerprint and the identity of the input files).
 
     ``init_path``: the checkpoint of the previous stage of an ``A-then-B`` recipe; its weights are
     the starting point (the optimiser and schedule start afresh).  ``robust_path``: the robust
@@ -208,10 +214,7 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     generator = torch.Generator(device=device).manual_seed(seed)
     history, start_epoch = [], 0
 
-    state = _try_resume(state_path, hp, seed, log)
-    if state is None and snapshots is not None:  # snapshots of another (or no) resumable run
-        for stale in Path(snapshots[0]).glob("epoch*.pt"):
-            stale.unlink()
+    state = _try_resume(state_path, hp, seed, log, resume_key)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -219,6 +222,11 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         _set_rng_state(generator, state["rng"])
         history, start_epoch = state["history"], state["epoch"]
         log(f"resuming from {state_path} after epoch {start_epoch}")
+    if snapshots is not None:  # keep only the snapshots of the epochs this run does not repeat
+        for staged in Path(snapshots[0]).glob("epoch*.pt"):
+            epoch = int(staged.stem.removeprefix("epoch"))
+            if epoch > start_epoch or epoch not in snapshots[1]:
+                staged.unlink()
 
     n, bs = len(train_set), hp["batch_size"]
     adv = hp.get("adversarial")
@@ -266,8 +274,8 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
             _save_checkpoint(model, hp, seed, history, Path(snapshots[0]) / f"epoch{epoch + 1:03d}.pt")
         atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                            "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                           "rng": _rng_state(generator), "history": history, "hparams": hp, "seed": seed},
-                          state_path)  # fmt: skip
+                           "rng": _rng_state(generator), "history": history, "hparams": hp, "seed": seed,
+                           "resume_key": resume_key}, state_path)  # fmt: skip
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
 

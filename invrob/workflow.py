@@ -5,18 +5,15 @@ Kept here (not in ``rules/common.smk``) so that it is unit-tested without Snakem
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
-from .commands import snakemake_command
 from .config import ConfigError, validate_config, validation_message  # noqa: F401  (the workflow's API)
 from .data import DATASETS
 from .devices import nvidia_gpus_visible
 from .evaluation import EVALUATIONS
 from .fingerprint import code_fingerprint
-from .io import CheckpointError, archive_problem, checkpoint_header, identity_mismatch
 from .models import ARCH_TITLES
 from .recipes import (
     RecipeError,
@@ -35,7 +32,6 @@ from .targets import (
     plan_files,
     plan_models,
     robust_dataset_path,
-    snapshot_folder_path,
 )
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
@@ -58,46 +54,6 @@ def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
     for name in ("rules", "scripts", "config", "invrob", "profiles"):
         shutil.copytree(source / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     return dest
-
-
-# --------------------------------------------------------------------------- other runs in this folder
-
-
-def other_runs_here() -> list[int]:
-    """Process ids of other snakemake runs (not their jobs) whose working directory is this one."""
-    here, mine = Path.cwd().resolve(), {os.getpid(), os.getppid()}
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if int(proc.name) in mine or Path(os.readlink(proc / "cwd")).resolve() != here:
-                continue
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            continue
-        words = [Path(a.decode(errors="replace")).name for a in argv[:3]]
-        if "snakemake" in words and b"--mode" not in argv:  # --mode remote/subprocess: one of its jobs
-            found.append(int(proc.name))
-    return found
-
-
-def concurrent_run_note() -> str | None:
-    """A note for stderr when another snakemake run works in this folder: Snakemake then calls the
-    files it is writing "incomplete" and advises --rerun-incomplete, which is for a killed run's."""
-    pids = other_runs_here()
-    if not pids:
-        return None
-    return (f"note: another snakemake run (pid {', '.join(map(str, pids))}) is working in this folder. Files it is "
-            f"writing look incomplete to this run: wait for it to finish (or stop it) instead of using "
-            f"--rerun-incomplete, which is for files a killed run left behind.")  # fmt: skip
-
-
-def _check_data_not_lost(dataset: str, path: str) -> None:
-    """A prepared split that is missing while trained models of its dataset exist would be prepared
-    within the run, and Snakemake reruns every job downstream of a job it runs: all of them."""
-    if not Path(path).exists() and next(Path("results", dataset).glob("*/*/seed*/model.pt"), None) is not None:
-        raise InputError(f"{path} is missing while results/{dataset} holds trained models: preparing it within "
-                         f"this run would retrain all of them. Prepare it on its own first (that retrains "
-                         f"nothing): `{snakemake_command(path)}`, then rerun your command")  # fmt: skip
 
 
 def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
@@ -197,7 +153,7 @@ def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
     init, _ = split_stages(recipe)
     if init is None:
         return []
-    return [trained_model(dataset, arch, init, seed)]
+    return [checkpoint_path(dataset, arch, init, seed)]
 
 
 def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:
@@ -209,91 +165,7 @@ def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:
         src = robust_source(config, dataset, recipe)
     except RecipeError as exc:
         raise ConfigError(str(exc)) from None
-    return [checked_file(robust_dataset_path(dataset, src["arch"], src["recipe"], src["seed"]))]
-
-
-# --------------------------------------------------------------------------- inputs checked before any job
-
-# A rule whose input is newer than its output reruns, and Snakemake deletes the job's outputs
-# before it starts: a truncated or swapped checkpoint would cost its finished evaluations before
-# the job found out.  So every existing checkpoint (and prepared split) a job reads is looked at
-# while the DAG is built (the zip directory and the pickled header: no torch, no weights read,
-# ~1 ms per file, once per file), and a broken one stops the run before anything is deleted.
-_CHECKED: dict[tuple, str | None] = {}
-
-
-def _once(path: str, check) -> None:
-    try:
-        st = Path(path).stat()
-    except FileNotFoundError:
-        return  # not made yet: the job that makes it comes first
-    key = (path, st.st_mtime_ns, st.st_size)
-    if key not in _CHECKED:
-        _CHECKED[key] = check(path)
-    if _CHECKED[key]:
-        raise InputError(_CHECKED[key])
-
-
-class InputError(RuntimeError):
-    """An existing input file is broken; raised while the DAG is built, before any job runs."""
-
-
-def checked_file(path: str) -> str:
-    """``path``, after checking that an existing file is a complete ``torch.save`` archive."""
-    def check(p):
-        problem = archive_problem(p)
-        return problem and _broken_message(p, problem)
-
-    _once(path, check)
-    return path
-
-
-def checked_checkpoint(path: str, dataset: str, arch: str, recipe: str, seed) -> str:
-    """``path``, after checking that an existing checkpoint is complete and is the model it names."""
-    def check(p):
-        try:
-            header = checkpoint_header(p)
-        except CheckpointError as exc:
-            return _broken_message(p, str(exc).removeprefix(f"checkpoint {p}: "))
-        mismatch = identity_mismatch(header, {"dataset": dataset, "arch": arch, "recipe": recipe, "seed": seed})
-        return mismatch and (f"{p} is not the model its path names: {mismatch}. Nothing was run or deleted. Put "
-                             f"the right checkpoint there, or delete it and train it again: "
-                             f"`{snakemake_command(p, remove=p)}`")  # fmt: skip
-
-    _once(path, check)
-    return path
-
-
-def trained_model(dataset: str, arch: str, recipe: str, seed) -> str:
-    """The checkpoint of (dataset, arch, recipe, seed), checked if it exists (an input of the rules)."""
-    return checked_checkpoint(checkpoint_path(dataset, arch, recipe, seed), dataset, arch, recipe, seed)
-
-
-def trained_snapshots(dataset: str, arch: str, recipe: str, seed) -> str:
-    """The folder of training snapshots of (dataset, arch, recipe, seed), each one checked."""
-    folder = snapshot_folder_path(dataset, arch, recipe, seed)
-    for snapshot in sorted(Path(folder).glob("epoch*.pt")):
-        checked_checkpoint(str(snapshot), dataset, arch, recipe, seed)
-    return folder
-
-
-def prepared_split(dataset: str, split: str) -> str:
-    """``data/{dataset}/{split}.pt``, after checking an existing file (see ``data.prepared_split_problem``)."""
-    from .data import prepared_split_problem
-
-    def check(p):
-        problem = archive_problem(p)
-        return problem and prepared_split_problem(p, problem) + " (nothing was run or deleted)"
-
-    path = f"data/{dataset}/{split}.pt"
-    _check_data_not_lost(dataset, path)
-    _once(path, check)
-    return path
-
-
-def _broken_message(path: str, problem: str) -> str:
-    return (f"{path}: {problem}. Nothing was run or deleted: the results made from it are kept. Delete it and "
-            f"make it again: `{snakemake_command(path, remove=path)}`")  # fmt: skip
+    return [robust_dataset_path(dataset, src["arch"], src["recipe"], src["seed"])]
 
 
 def snapshot_list(config: dict, dataset: str, arch: str, recipe: str) -> list[int]:

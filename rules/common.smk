@@ -4,7 +4,6 @@ import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 from invrob.workflow import (
     all_targets,
     check_config,
-    concurrent_run_note,
     evaluation_settings,
     figure_evaluations,
     figure_plan,
@@ -14,19 +13,13 @@ from invrob.workflow import (
     robust_dataset_params,
     snapshot_epochs,
     not_a_target_pattern,
-    prepared_split,
     snapshot_list,
     train_params,
-    trained_model,
-    trained_snapshots,
     unknown_target_message,
     warm_start_input,
 )
 
 check_config(config)
-
-if workflow.is_main_process and (note := concurrent_run_note()):
-    print(note, file=sys.stderr)
 
 # GPU jobs keep their data on the GPU and need ~1 CPU thread; on the CPU they use `threads`
 GPU_JOBS = gpu_jobs_expected(config)

@@ -3,9 +3,6 @@ rule prepare_dataset:
         train="data/{dataset}/train.pt",
         test="data/{dataset}/test.pt",
         info="data/{dataset}/info.json",
-    params:
-        data_root=config["data_root"],
-        allow_download=config["allow_download"],
     threads: res("prepare_dataset", "threads")
     resources:
         mem_mb=res("prepare_dataset", "mem_mb"),

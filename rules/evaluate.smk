@@ -1,9 +1,9 @@
 rule evaluate:
     input:
         # checked before any job runs: a truncated or swapped checkpoint stops the run, and no
-        # finished evaluation of it is deleted (see invrob.workflow.checked_checkpoint)
-        model=lambda w: trained_model(w.dataset, w.arch, w.recipe, w.seed),
-        test=lambda w: ancient(prepared_split(w.dataset, "test")),
+        # finished evaluation of it is deleted (invrob.guards.check_result_files)
+        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
+        test=ancient("data/{dataset}/test.pt"),
     output:
         json="results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json",
     params:
@@ -27,8 +27,8 @@ rule evaluate:
 # Paper 003: one evaluation of every training snapshot, as one file.
 rule evaluate_snapshots:
     input:
-        snapshots=lambda w: trained_snapshots(w.dataset, w.arch, w.recipe, w.seed),
-        test=lambda w: ancient(prepared_split(w.dataset, "test")),
+        snapshots="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/models",
+        test=ancient("data/{dataset}/test.pt"),
     output:
         json="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/eval/{evaluation}.json",
     params:

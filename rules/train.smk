@@ -1,8 +1,8 @@
 rule train:
     input:
         # the prepared split is made from checksummed raw files: preparing it again (a new mtime, the
-        # same content) never retrains; the monitor's test images are read from next to it
-        train=lambda w: ancient(prepared_split(w.dataset, "train")),
+        # same content) never retrains (see invrob.guards); the monitor's test images are read from next to it
+        train=ancient("data/{dataset}/train.pt"),
         # `A-then-B` recipes start from the checkpoint of stage A (same dataset, arch and seed)
         init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
         # `mix{α}` recipes train on the robust dataset D_R of the configured source model (paper 003)
@@ -32,7 +32,7 @@ rule train:
 # and after the last one (attack success rate over training).
 rule train_snapshots:
     input:
-        train=lambda w: ancient(prepared_split(w.dataset, "train")),
+        train=ancient("data/{dataset}/train.pt"),
         init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
         robust=lambda w: robust_dataset_input(config, w.dataset, w.recipe),
     output:
@@ -59,8 +59,8 @@ rule train_snapshots:
 # Paper 003: the robust dataset D_R (Ilyas et al.) of the training set, from a trained model.
 rule robust_dataset:
     input:
-        model=lambda w: trained_model(w.dataset, w.arch, w.recipe, w.seed),
-        train=lambda w: ancient(prepared_split(w.dataset, "train")),
+        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
+        train=ancient("data/{dataset}/train.pt"),
     output:
         robust="results/{dataset}/{arch}/{recipe}/seed{seed}/robust_dataset.pt",
     params:

@@ -7,5 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's 
 from invrob.jobs import prepare_dataset_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-prepare_dataset_job(sm.wildcards.dataset, sm.params.data_root, sm.output.train.rsplit("/", 1)[0],
-                    sm.params.allow_download, sm.log[0])  # fmt: skip
+# where the raw files are and whether to download them come from the config, not from params: the
+# prepared splits are verified copies (checksums), so neither changes what is prepared
+prepare_dataset_job(sm.wildcards.dataset, sm.config["data_root"], sm.output.train.rsplit("/", 1)[0],
+                    sm.config["allow_download"], sm.log[0])  # fmt: skip

@@ -20,4 +20,5 @@ snapshots = sm.rule == "train_snapshots"
 # `device` and `performance` come from the config, not from params: where a job runs never reruns it
 train_job(sm.params.hp, str(Path(sm.input.train).parent), sm.output[0], int(sm.wildcards.seed), sm.threads,
           sm.config["device"], sm.log[0], performance=sm.config.get("performance"), init_path=single("init"),
-          robust_path=single("robust"), snapshot_epochs=sm.params.epochs if snapshots else None)  # fmt: skip
+          robust_path=single("robust"), snapshot_epochs=sm.params.epochs if snapshots else None,
+          code=sm.params.code)  # fmt: skip

@@ -155,6 +155,13 @@ def test_mnist_prepares_after_a_torchvision_download_that_kept_both_copies(tmp_p
 def test_a_corrupt_raw_file_says_how_to_get_a_good_copy(tmp_path, mnist_like):
     spec, raw_dir = mnist_like
     os.truncate(raw_dir / "train-images-idx3-ubyte.gz", 100)
-    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz: cannot be read .*Delete it and get a good "
-                                           r"copy: .*MNIST files in .*MNIST/raw/"):  # fmt: skip
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz: cannot be read .*Get a good copy: .*MNIST "
+                                           r"files in .*MNIST/raw/"):  # fmt: skip
         prepare_dataset(spec, tmp_path / "raw", tmp_path / "out", allow_download=False, log=lambda m: None)
+    # with downloads allowed: the folder goes (torchvision downloads nothing while an extracted copy is there)
+    import dataclasses
+
+    spec = dataclasses.replace(spec, download=lambda root: None)
+    with pytest.raises(DatasetError, match=r"Get a good copy: `rm -r .*raw/MNIST/raw`, then rerun your command, "
+                                           r"which downloads the dataset again"):  # fmt: skip
+        prepare_dataset(spec, tmp_path / "raw", tmp_path / "out", allow_download=True, log=lambda m: None)

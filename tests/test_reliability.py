@@ -31,7 +31,8 @@ from invrob.data import DatasetError, load_split
 from invrob.evaluation import load_model
 from invrob.io import CheckpointError, atomic_write_json, checkpoint_header, load_checkpoint
 from invrob.training import train
-from invrob.workflow import concurrent_run_note, copy_workflow
+from invrob.guards import concurrent_run_note
+from invrob.workflow import copy_workflow
 
 TINY = ("--configfile", "config/tiny.yaml")
 FIG1 = "figures/fig1.pdf"  # StdCNN rot0 + rot180: 2 trainings, 6 evaluations on the tiny config
@@ -177,7 +178,7 @@ def test_a_truncated_split_stops_the_run_before_anything_is_deleted(done):
     proc = snakemake(done, "--cores", "1", *TINY, "--", FIG1, check=False)
     assert proc.returncode != 0
     text = "\n".join(error_lines(proc))
-    assert "data/fashion_mnist/test.pt: it is not a complete PyTorch file" in text and "nothing was run or deleted" in text
+    assert "data/fashion_mnist/test.pt: it is not a complete PyTorch file" in text and "Nothing was run or deleted" in text
     assert inventory(done) == before
     # the advice, pasted, prepares the split again, and that retrains and re-evaluates nothing
     paste(suggested_command(text), done)
@@ -191,6 +192,9 @@ def test_a_truncated_checkpoint_stops_the_run_and_the_advice_retrains_it(done):
     original = load_checkpoint(done / ROT180 / "model.pt")["state_dict"]
     before = inventory(done)
     os.truncate(done / ROT180 / "model.pt", 5000)
+    # whatever the targets: `all` too, where the existing figure would otherwise hide what is below it
+    dry_all = snakemake(done, "-n", "--cores", "1", *TINY, "--", "all", check=False)
+    assert dry_all.returncode != 0 and "it is not a complete PyTorch file" in dry_all.stdout + dry_all.stderr
     proc = snakemake(done, "--cores", "1", *TINY, "--", FIG1, check=False)
     assert proc.returncode != 0
     text = "\n".join(error_lines(proc))
@@ -229,13 +233,21 @@ def test_preparing_the_data_again_and_the_device_preference_rerun_nothing(done):
     snakemake(done, "--cores", "1", *TINY, "--forcerun", "prepare_dataset", "--", "data/fashion_mnist/train.pt")
     for extra in ([], ["--config", "device=cpu"]):
         assert "Nothing to be done" in snakemake(done, "-n", "--cores", "1", *TINY, *extra, "--", FIG1).stdout
-    # data deleted while models exist: refused (preparing it within the run would retrain all of them)
-    shutil.rmtree(done / "data")
-    proc = snakemake(done, "--cores", "1", *TINY, "--", "figures/fig5.pdf", check=False)
-    assert proc.returncode != 0 and "preparing it within this run would retrain all of them" in proc.stderr
-    paste(suggested_command(proc.stderr), done)
-    assert "Nothing to be done" in snakemake(done, "-n", "--cores", "1", *TINY, "--", FIG1).stdout
+    # prepared again within a run that builds on it: refused (Snakemake would not check what reads it)
+    proc = snakemake(done, "--cores", "1", *TINY, "--forcerun", "prepare_dataset", "--", FIG1, check=False)
+    assert proc.returncode != 0 and "would be prepared again within this run (Forced execution)" in proc.stderr
     assert inventory(done) == before
+    # the data deleted, then one evaluation asked for: preparing the data within the run would retrain its model
+    shutil.rmtree(done / "data")
+    (done / ROT0 / "eval/clean.json").unlink()
+    proc = snakemake(done, "--cores", "1", *TINY, "--", f"{ROT0}/eval/clean.json", check=False)
+    assert proc.returncode != 0
+    assert re.search(r"data/fashion_mnist is missing, and preparing it within this run would rerun \d+ finished "
+                     r"jobs that read it", proc.stderr)  # fmt: skip
+    assert inventory(done) == {k: v for k, v in before.items() if "rot0/seed0/eval/clean" not in k}
+    paste(suggested_command(proc.stderr), done)
+    assert job_counts(snakemake(done, "-n", "--cores", "1", *TINY, "--", f"{ROT0}/eval/clean.json").stdout) == \
+        {"evaluate": 1}  # fmt: skip
 
 
 @needs_fashion_mnist
@@ -322,6 +334,8 @@ def test_a_killed_snapshot_run_resumes_with_every_snapshot_and_the_same_weights(
         a, b = (load_checkpoint(wf / target / f"epoch{epoch:03d}.pt")["state_dict"] for wf in runs.values())
         assert all(torch.equal(a[k], b[k]) for k in a), f"epoch {epoch}"
     assert not partial.exists()
+    kept = sorted(p.name for p in (runs["killed"] / target).iterdir() if p.name != ".snakemake_timestamp")
+    assert kept == [f"epoch{e:03d}.pt" for e in (1, 2, 3, 4)]  # and no half-written file of the kill
 
 
 # --------------------------------------------------------------------------- 4. small promises
@@ -362,9 +376,10 @@ def test_a_full_disk_is_named_and_leaves_the_finished_file(tmp_path, monkeypatch
 def test_another_run_in_the_same_folder_is_named_instead_of_rerun_incomplete(tmp_path, monkeypatch):
     other = subprocess.Popen(["bash", "-c", "exec -a snakemake sleep 60"], cwd=tmp_path)
     try:
-        time.sleep(0.3)
         monkeypatch.chdir(tmp_path)
-        note = concurrent_run_note()
+        deadline = time.time() + 30
+        while (note := concurrent_run_note()) is None and time.time() < deadline:
+            time.sleep(0.1)  # until bash has exec'd into the stand-in
         assert note is not None and f"pid {other.pid}" in note and "instead of using --rerun-incomplete" in note
     finally:
         other.kill()

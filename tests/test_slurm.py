@@ -76,7 +76,7 @@ def _minutes(limit: str) -> int:
 def results_of(workdir: Path) -> dict:
     """Every number the tiny pipeline produced: evaluation results and the figures' CSVs."""
     out = {}
-    for path in sorted((workdir / "results").rglob("*.json")):
+    for path in sorted((workdir / "results").rglob("eval/*.json")):
         out[str(path.relative_to(workdir))] = json.loads(path.read_text())["results"]
     for path in sorted((workdir / "figures").glob("*.csv")):
         out[str(path.relative_to(workdir))] = path.read_text()
