@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .commands import snakemake_command
+from .guards import prepared_split_problem
 from .io import archive_problem, atomic_torch_save, atomic_write_json
 
 
@@ -472,13 +473,6 @@ def load_split(data_dir: str | Path, dataset: str, split: str) -> TensorDataset:
     except Exception as exc:
         raise DatasetError(prepared_split_problem(path, archive_problem(path) or f"it is corrupt ({exc})")) from exc
     return TensorDataset(blob["images"], blob["labels"], get_spec(dataset))
-
-
-def prepared_split_problem(path: str | Path, problem: str) -> str:
-    """The error for a broken ``data/{dataset}/{split}.pt``: the split is made from the verified raw
-    files, so deleting the prepared files and preparing again (same content) costs nothing else."""
-    return (f"{path}: {problem}. Prepare the dataset again (the models and evaluations made from it are "
-            f"kept): `{snakemake_command(str(path), remove=str(path))}`, then rerun your command")  # fmt: skip
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

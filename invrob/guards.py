@@ -44,12 +44,8 @@ def file_problem(path: str | Path) -> str | None:
     """What is wrong with one result file, and how to make it again (``None``: nothing)."""
     path = str(path)
     if path.startswith("data/"):
-        from_raw = archive_problem(path)
-        if from_raw is None:
-            return None
-        return (f"{path}: {from_raw}. Nothing was run or deleted. Prepare the dataset again (the models and "
-                f"evaluations made from it are kept): `{snakemake_command(path, remove=path)}`, then rerun your "
-                f"command")  # fmt: skip
+        problem = archive_problem(path)
+        return problem and prepared_split_problem(path, problem, note=" Nothing was run or deleted.")
     keys = RESULT.match(path)
     remake = path
     if keys and keys["file"].startswith("snapshots/"):
@@ -70,6 +66,13 @@ def file_problem(path: str | Path) -> str | None:
         return None
     return (f"{path}: {problem}. Nothing was run or deleted: the results made from it are kept. Delete it and "
             f"make it again: `{snakemake_command(remake, remove=remake)}`")  # fmt: skip
+
+
+def prepared_split_problem(path: str | Path, problem: str, note: str = "") -> str:
+    """The error for a broken ``data/{dataset}/{split}.pt``: the split is made from the verified raw
+    files, so deleting it and preparing it again (same content) costs nothing else."""
+    return (f"{path}: {problem}.{note} Prepare the dataset again (the models and evaluations made from it are "
+            f"kept): `{snakemake_command(str(path), remove=str(path))}`, then rerun your command")  # fmt: skip
 
 
 def check_result_files(root: str | Path = ".") -> None:

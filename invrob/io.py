@@ -54,12 +54,17 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def _free_mb(path: Path) -> str:
+def _free_bytes(path: Path) -> int | None:
     try:
         st = os.statvfs(path.parent)
-        return f"{st.f_bavail * st.f_frsize / 1e6:.1f}"
     except OSError:
-        return "?"
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def _free_mb(path: Path) -> str:
+    free = _free_bytes(path)
+    return "?" if free is None else f"{free / 1e6:.1f}"
 
 
 def _disk_full(exc: BaseException, path: Path) -> bool:
@@ -68,11 +73,8 @@ def _disk_full(exc: BaseException, path: Path) -> bool:
         return True
     if not re.search(r"unexpected pos|iostream error|write", str(exc)):  # torch's words for a failed write
         return False
-    try:
-        st = os.statvfs(path.parent)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < 16 << 20
+    free = _free_bytes(path)
+    return free is not None and free < 16 << 20
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
@@ -109,18 +111,17 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "global" not in str(exc).lower():  # garbage, not a refused object (torch's text advises
-            raise CheckpointError(  # weights_only=False in both cases: it is never quoted)
-                f"checkpoint {path} is corrupt or not a PyTorch checkpoint (it cannot be unpickled). Delete it "
-                f"and rerun your snakemake command to train it again.") from exc
-        # weights_only refused something: never quote torch's advice to turn it off
+        # torch's text advises weights_only=False for garbage and for a refused object alike: never quoted
+        if "global" not in str(exc).lower():  # garbage, not a refused object
+            raise _corrupt(path, "it cannot be unpickled") from exc
         raise CheckpointError(
             f"checkpoint {path} holds objects other than tensors and plain values, so it was refused unread "
             f"(torch.load with weights_only=True runs no code from a file): it was not written by invrob. "
             f"Delete it and rerun your snakemake command to train it again."
         ) from exc
     except Exception as exc:  # torch raises several types for truncated / foreign files
-        raise _corrupt(path, exc) from exc
+        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise _corrupt(path, f"{type(exc).__name__}: {first_line}") from exc
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(
             f"checkpoint {path} has no 'state_dict' entry: it was not written by invrob. "
@@ -129,10 +130,9 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return ckpt
 
 
-def _corrupt(path: Path, exc: Exception) -> CheckpointError:
-    first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch checkpoint ({type(exc).__name__}: "
-                           f"{first_line}). Delete it and rerun your snakemake command to train it again.")  # fmt: skip
+def _corrupt(path: Path, detail: str) -> CheckpointError:
+    return CheckpointError(f"checkpoint {path} is corrupt or not a PyTorch checkpoint ({detail}). Delete it and "
+                           f"rerun your snakemake command to train it again.")  # fmt: skip
 
 
 def archive_problem(path: str | os.PathLike) -> str | None:
@@ -144,16 +144,15 @@ def archive_problem(path: str | os.PathLike) -> str | None:
     """
     try:
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            info = {i.filename: i for i in zf.infolist()}
-            size = os.path.getsize(path)
+            members = zf.infolist()
+        size = os.path.getsize(path)
     except FileNotFoundError:
         return "it does not exist"
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return f"it is not a complete PyTorch file ({exc}); it may be truncated"
-    if not any(n.endswith("/data.pkl") for n in names):
+    if not any(m.filename.endswith("/data.pkl") for m in members):
         return "it is a zip archive but not a PyTorch file (no data.pkl)"
-    if any(i.header_offset + i.compress_size > size for i in info.values()):
+    if any(m.header_offset + m.compress_size > size for m in members):
         return "it is truncated (its directory names data past the end of the file)"
     return None
 

@@ -85,7 +85,7 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
             state_path, out_path = staging / "training_state.pt", staging / f"epoch{hp['epochs']:03d}.pt"
         else:
             state_path = Path(out_path).with_name("train_state.pt")
-        inputs = {str(p): [os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in (init_path, robust_path) if p}
+        inputs = {str(p): [st.st_size, st.st_mtime_ns] for p in (init_path, robust_path) if p for st in [os.stat(p)]}
         train(hp, data_dir, out_path, state_path, seed, dev, log, progress_file=stream, prepare_model=prepare,
               init_path=init_path, robust_path=robust_path, snapshots=snapshots,
               resume_key={"code": code, "inputs": inputs})  # fmt: skip

@@ -113,10 +113,6 @@ def snapshot_evaluation_path(dataset: str, arch: str, recipe: str, seed: int | s
     return f"results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/eval/{evaluation}.json"
 
 
-def snapshot_folder_path(dataset: str, arch: str, recipe: str, seed: int | str) -> str:
-    return f"results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/models"
-
-
 def robust_dataset_path(dataset: str, arch: str, recipe: str, seed: int | str) -> str:
     """D_R built from the checkpoint (dataset, arch, recipe, seed) (paper 003)."""
     return f"results/{dataset}/{arch}/{recipe}/seed{seed}/robust_dataset.pt"

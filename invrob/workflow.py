@@ -151,9 +151,7 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
     """The checkpoint an ``A-then-B`` recipe starts from (as a list: empty for one-stage recipes)."""
     init, _ = split_stages(recipe)
-    if init is None:
-        return []
-    return [checkpoint_path(dataset, arch, init, seed)]
+    return [] if init is None else [checkpoint_path(dataset, arch, init, seed)]
 
 
 def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:

@@ -29,7 +29,7 @@ from conftest import NO_SLURM_BIN, job_counts, needs_fashion_mnist, snakemake, t
 from invrob.commands import ENV as INVOCATION
 from invrob.data import DatasetError, load_split
 from invrob.evaluation import load_model
-from invrob.io import CheckpointError, atomic_write_json, checkpoint_header, load_checkpoint
+from invrob.io import CheckpointError, atomic_torch_save, atomic_write_json, checkpoint_header, load_checkpoint
 from invrob.training import train
 from invrob.guards import concurrent_run_note
 from invrob.workflow import copy_workflow
@@ -347,8 +347,6 @@ def test_results_are_written_with_the_umask_s_permissions(tmp_path):
         try:
             atomic_write_json({"x": 1}, tmp_path / f"{umask:o}.json")
             torch_file = tmp_path / f"{umask:o}.pt"
-            from invrob.io import atomic_torch_save
-
             atomic_torch_save({"x": torch.zeros(1)}, torch_file)
         finally:
             os.umask(old)
