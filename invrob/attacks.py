@@ -15,6 +15,14 @@ uniform in [−ε, ε] then clipped to the image domain [0, 1]; each step adds `
 sign(∇ loss)`` (loss = summed cross-entropy against the true labels), projects onto the ε-ball
 and clips to [0, 1]; the last iterate is returned.  With ``generator=None`` the random start
 uses the global RNG exactly as advertorch does, so both backends agree for the same seed.
+
+The space of ε (``EPSILON_SPACES``): attacks always perturb [0, 1] pixels and clip to that box,
+so adversarial images stay valid images.  A radius or step given in the space *normalised* by the
+dataset's per-channel std σ (the z-scored inputs paper 000 attacked) is ``value · σ_c`` pixels in
+channel c (``in_pixels``): the ℓ∞ ball of radius ε around z = (x − μ)/σ, intersected with the
+image box, is exactly the pixel box of half-width ε·σ_c intersected with [0, 1].  Sign steps are
+the same in both spaces (σ > 0), so PGD and FGSM in normalised units are PGD and FGSM in pixels
+with per-channel radii and steps; DeepFool measures and minimises the ℓ2 norm of (x′ − x)/σ.
 """
 
 from __future__ import annotations
@@ -26,6 +34,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 BACKENDS = ("native", "advertorch")
+EPSILON_SPACES = ("pixel", "normalized")
+
+
+def in_pixels(value, unit: torch.Tensor | None):
+    """A radius or step given in an attack's ε space, in pixels: ``value`` itself when ``unit`` is None
+    (pixel space); ``value · σ_c`` per channel when ``unit`` is the dataset's std σ shaped 1×C×1×1
+    (normalised space); a plain float for one channel, so every backend takes it."""
+    if unit is None:
+        return value
+    if unit.numel() == 1:
+        return float(value) * float(unit)
+    return value * unit
+
+
+def channel_unit(std, device=None) -> torch.Tensor:
+    """The dataset's per-channel std σ shaped 1×C×1×1: the pixels per unit of normalised ε."""
+    return torch.as_tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
 
 
 def _as_eps(eps, x: torch.Tensor) -> torch.Tensor | float:
@@ -176,11 +201,15 @@ class DeepFool:
     image (the original algorithm), so misclassified test points are attacked too; given the
     true labels of correctly classified images the two agree.  ``perturb`` returns the
     adversarial images; ``self.converged`` says which ones changed label within ``max_iter``.
+    ``unit`` (σ, 1×C×1×1; see ``in_pixels``) runs it in the normalised space: gradients and step
+    lengths with respect to z = (x − μ)/σ, so it minimises ‖(x′ − x)/σ‖₂ (on one channel the
+    iterates are the pixel-space ones and the distance is the pixel distance / σ).
     """
 
     model: nn.Module
     overshoot: float = 0.02
     max_iter: int = 50
+    unit: torch.Tensor | None = None
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         x_adv = x.detach().clone()
@@ -205,12 +234,16 @@ class DeepFool:
             logits, c, rows = logits.detach()[keep], ref[idx][keep], torch.arange(int(keep.sum()), device=x.device)
             f = logits - logits[rows, c].unsqueeze(1)
             w = jac - jac[rows, c].unsqueeze(1)
+            if self.unit is not None:  # ∂/∂z = σ ∂/∂x
+                w = w * self.unit.unsqueeze(1)
             w_norm = w.flatten(2).norm(dim=2)
             ratio = f.abs() / w_norm
             ratio[rows, c] = float("inf")
             target = ratio.argmin(1)
             w_t, f_t, n_t = w[rows, target], f[rows, target], w_norm[rows, target]
             delta = (f_t.abs() / n_t**2).view(-1, *([1] * (x.dim() - 1))) * w_t
+            if self.unit is not None:  # the step in z, in pixels
+                delta = delta * self.unit
             sel = idx[keep]
             x_adv[sel] = (x_adv[sel] + (1 + self.overshoot) * delta).clamp_(0, 1)
         with torch.no_grad():
@@ -219,15 +252,20 @@ class DeepFool:
 
 
 def make_attack(kind: str, model: nn.Module, eps, settings: dict, backend: str = "native",
-                generator: torch.Generator | None = None):  # fmt: skip
-    """Build attack ``kind`` ('pgd' or 'fgsm') at radius ``eps`` with ``settings`` (steps, step_size, random_start)."""
+                generator: torch.Generator | None = None, unit: torch.Tensor | None = None):  # fmt: skip
+    """Build attack ``kind`` ('pgd' or 'fgsm') at radius ``eps`` with ``settings`` (steps, step_size,
+    random_start), both in pixel units or, with ``unit`` (σ), in normalised units (see ``in_pixels``)."""
+    eps = in_pixels(eps, unit)
+    if kind == "pgd" and unit is not None:
+        settings = {**settings, "step_size": in_pixels(settings["step_size"], unit)}
     if backend not in BACKENDS:
         raise ValueError(f"unknown attack backend '{backend}'; choose one of {BACKENDS}")
     if kind not in ("pgd", "fgsm"):
         raise ValueError(f"unknown attack '{kind}'; choose 'pgd' or 'fgsm'")
     if backend == "advertorch":
         if isinstance(eps, torch.Tensor):
-            raise ValueError("the advertorch backend takes one scalar eps per batch")
+            raise ValueError("the advertorch backend takes one scalar eps per batch (and one channel in "
+                             "normalised units); use evaluation.attack_backend: native")
         if kind == "fgsm":
             return AdvertorchAttack("fgsm", model, eps)
         return AdvertorchAttack("pgd", model, eps, settings["steps"], settings["step_size"], settings["random_start"])

@@ -16,6 +16,12 @@ grid135,grid775-10,rot30,rot10,worst-of-k,spgd}`` (worst-case spatial accuracy, 
 see ``invrob.spatial``); ``pgd-linf`` / ``pgd-l2`` (accuracy and attack success rate of paper 003's
 ℓ∞ and ℓ2 PGD per ε).  Every file also records the checkpoint's training history (epoch times
 for the runtime comparison of paper 004).
+
+The space of ε: the evaluations with a radius or a distance (``SPACED``) take ε and report
+DeepFool distances in pixel units; the same name with the suffix ``-normalized`` (e.g.
+``robustness-pgd-normalized``) takes them in units of the input normalised by the dataset's
+per-channel std, as paper 000 does (``settings['epsilon_space']``, ``settings['epsilon_unit']`` = σ;
+see ``invrob.attacks.in_pixels``).  Every such file records its space.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Callable
 
 import torch
 
+from .attacks import EPSILON_SPACES, channel_unit
 from .data import TensorDataset, get_spec, load_split
 from .io import CheckpointError, identity_mismatch, load_checkpoint
 from .metrics import (
@@ -39,6 +46,33 @@ from .metrics import (
 )
 from .models import build_model
 from .spatial import SPATIAL_ATTACKS, spatial_attack_accuracy
+
+
+# evaluations with an ε or a perturbation distance: each also exists in the normalised space
+SPACED = ("robustness-pgd", "robustness-fgsm", "robustness-pgd-rotated", "robustness-fgsm-rotated", "deepfool",
+          "deepfool-rotated", "principal-angles")  # fmt: skip
+NORMALIZED_SUFFIX = "-normalized"
+
+
+def in_space(evaluation: str, space: str) -> str:
+    """The name of ``evaluation`` (one of ``SPACED``) with ε in ``space`` ('pixel' or 'normalized')."""
+    if space not in EPSILON_SPACES:
+        raise ValueError(f"unknown epsilon space '{space}'; choose one of {EPSILON_SPACES}")
+    return evaluation + NORMALIZED_SUFFIX if space == "normalized" else evaluation
+
+
+def split_space(evaluation: str) -> tuple[str, str]:
+    """(base name, ε space) of an evaluation name: 'deepfool-normalized' → ('deepfool', 'normalized')."""
+    if evaluation.endswith(NORMALIZED_SUFFIX) and evaluation.removesuffix(NORMALIZED_SUFFIX) in SPACED:
+        return evaluation.removesuffix(NORMALIZED_SUFFIX), "normalized"
+    return evaluation, "pixel"
+
+
+def _unit(settings: dict, data: TensorDataset):
+    """σ (1×C×1×1) when the evaluation's ε is in normalised units, else None (pixels)."""
+    if settings.get("epsilon_space", "pixel") == "pixel":
+        return None
+    return channel_unit(settings["epsilon_unit"], data.images.device)
 
 
 def _clean(model, data, settings, log, training) -> dict:
@@ -76,8 +110,9 @@ def _robustness(attack: str, rotated: bool = False):
         transform = _test_rotation(data, settings, training, rotated)
         torch.manual_seed(settings["seed"])  # PGD random starts (global RNG, as advertorch)
         out = robustness_profile(model, data, settings["epsilons"], attack, settings["attack"], settings["backend"],
-                                 settings["batch_size"], log, transform)  # fmt: skip
-        return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0}
+                                 settings["batch_size"], log, transform, _unit(settings, data))  # fmt: skip
+        return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0,
+                "epsilon_space": settings["epsilon_space"]}
 
     return evaluate
 
@@ -86,10 +121,11 @@ def _deepfool(rotated: bool):
     def evaluate(model, data, settings, log, training) -> dict:
         transform = _test_rotation(data, settings, training, rotated)
         out = deepfool_distances(model, data, settings["batch_size"], settings["overshoot"], settings["max_iter"],
-                                 transform)  # fmt: skip
-        log(f"DeepFool: mean ℓ2 distance {out['mean_l2']:.4f} over {out['points']} points "
-            f"({out['not_converged']} not converged)")  # fmt: skip
-        return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0}
+                                 transform, _unit(settings, data))  # fmt: skip
+        log(f"DeepFool: mean ℓ2 distance {out['mean_l2']:.4f} ({settings['epsilon_space']} units) over "
+            f"{out['points']} points ({out['not_converged']} not converged)")  # fmt: skip
+        return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0,
+                "epsilon_space": settings["epsilon_space"]}
 
     return evaluate
 
@@ -98,9 +134,9 @@ def _principal_angles(model, data, settings, log, training) -> dict:
     torch.manual_seed(settings["seed"])
     out = perturbation_subspace_angles(model, data, settings["epsilon"], settings["attack"], settings["rotation_deg"],
                                        settings["k"], settings["batch_size"], settings["interpolation"],
-                                       settings["backend"])  # fmt: skip
+                                       settings["backend"], _unit(settings, data))  # fmt: skip
     log("principal angles (deg): " + ", ".join(f"{a:.2f}" for a in out["angles_deg"]))
-    return out
+    return {**out, "epsilon_space": settings["epsilon_space"]}
 
 
 def _pgd_success(norm: str):
@@ -134,10 +170,19 @@ EVALUATIONS: dict[str, Callable] = {
     "deepfool": _deepfool(rotated=False),
     "deepfool-rotated": _deepfool(rotated=True),
     "principal-angles": _principal_angles,
+    # the same with ε and distances in normalised units (``in_space``; the functions read the settings' space)
+    "robustness-pgd-normalized": _robustness("pgd"),
+    "robustness-fgsm-normalized": _robustness("fgsm"),
+    "robustness-pgd-rotated-normalized": _robustness("pgd", rotated=True),
+    "robustness-fgsm-rotated-normalized": _robustness("fgsm", rotated=True),
+    "deepfool-normalized": _deepfool(rotated=False),
+    "deepfool-rotated-normalized": _deepfool(rotated=True),
+    "principal-angles-normalized": _principal_angles,
     "pgd-linf": _pgd_success("linf"),
     "pgd-l2": _pgd_success("l2"),
     **{f"spatial-{attack}": _spatial_attack(attack) for attack in SPATIAL_ATTACKS},
 }
+assert all(in_space(name, "normalized") in EVALUATIONS for name in SPACED)
 
 
 def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = None,

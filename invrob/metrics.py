@@ -99,8 +99,11 @@ def rotation_by_range(n: int, max_deg: float, generator: torch.Generator, device
 
 def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], attack: str, settings: dict,
                        backend: str = "native", batch_size: int = 500, log=None,
-                       transform: Transform | None = None) -> dict:  # fmt: skip
+                       transform: Transform | None = None, unit: torch.Tensor | None = None) -> dict:  # fmt: skip
     """Accuracy and 1 − fooling rate on ``attack``-perturbed test data for each ε.
+
+    ε and the PGD step are in pixel units, or with ``unit`` (the dataset's std, 1×C×1×1) in units
+    of the normalised input (``attacks.in_pixels``).
 
     ``transform`` (e.g. ``rotation_by_range``) is applied to the test images before they are
     attacked: the profile on rotated test data.  Fooling is measured against the model's own
@@ -114,7 +117,7 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
         if eps == 0.0:
             adv = clean
         else:
-            attacker = make_attack(attack, model, eps, settings, backend)
+            attacker = make_attack(attack, model, eps, settings, backend, unit=unit)
             preds = []
             for sl, x in float_batches(data.images, batch_size, transform):
                 x_adv = attacker.perturb(x, data.labels[sl])
@@ -166,22 +169,29 @@ def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterabl
 
 
 def deepfool_distances(model, data: TensorDataset, batch_size: int = 500, overshoot: float = 0.02,
-                       max_iter: int = 50, transform: Transform | None = None) -> dict:  # fmt: skip
-    """Average perturbation distance (paper 000 §3.1): mean ℓ2 norm of the DeepFool perturbation.
+                       max_iter: int = 50, transform: Transform | None = None,
+                       unit: torch.Tensor | None = None) -> dict:  # fmt: skip
+    """Average perturbation distance (paper 000 §3.1): mean ℓ2 norm of the DeepFool perturbation,
+    in pixels or, with ``unit`` (σ), of the perturbation of the normalised input (x′ − x)/σ.
 
     Every test point counts (DeepFool starts from the model's own prediction); points that did
     not change label within ``max_iter`` keep their last perturbation and are counted in
     ``not_converged``.
     """
-    attack = DeepFool(model, overshoot, max_iter)
+    attack = DeepFool(model, overshoot, max_iter, unit)
     norms, converged = [], []
     for _, x in float_batches(data.images, batch_size, transform):
         x_adv = attack.perturb(x)
-        norms.append((x_adv - x).flatten(1).norm(dim=1))
+        norms.append(in_units(x_adv - x, unit).flatten(1).norm(dim=1))
         converged.append(attack.converged)
     norms, converged = torch.cat(norms).double(), torch.cat(converged)
     return {"mean_l2": float(norms.mean()), "median_l2": float(norms.median()), "std_l2": float(norms.std()),
             "not_converged": int((~converged).sum()), "points": len(norms)}  # fmt: skip
+
+
+def in_units(perturbation: torch.Tensor, unit: torch.Tensor | None) -> torch.Tensor:
+    """A pixel perturbation in the attack's ε space: itself, or divided by σ per channel."""
+    return perturbation if unit is None else perturbation / unit
 
 
 def top_right_singular_vectors(rows: torch.Tensor, k: int) -> torch.Tensor:
@@ -203,14 +213,17 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def perturbation_subspace_angles(model, data: TensorDataset, eps: float, attack_settings: dict,
                                  rotation_deg: float, k: int = 5, batch_size: int = 500,
-                                 mode: str = "nearest", backend: str = "native") -> dict:  # fmt: skip
+                                 mode: str = "nearest", backend: str = "native",
+                                 unit: torch.Tensor | None = None) -> dict:  # fmt: skip
     """Paper 000 §3.2: principal angles between the top-k subspaces of PGD perturbations and of
-    small-rotation differences (rotate every test image by ``rotation_deg``, subtract the original)."""
-    attacker = make_attack("pgd", model, eps, attack_settings, backend)
+    small-rotation differences (rotate every test image by ``rotation_deg``, subtract the original).
+    With ``unit`` (σ) the PGD radius and step are in normalised units and both kinds of difference
+    are taken in the normalised space (divided by σ per channel; on one channel the angles are the same)."""
+    attacker = make_attack("pgd", model, eps, attack_settings, backend, unit=unit)
     adversarial, rotational = [], []
     for sl, x in float_batches(data.images, batch_size):
-        adversarial.append((attacker.perturb(x, data.labels[sl]) - x).flatten(1).cpu())
-        rotational.append((affine_transform(x, float(rotation_deg), mode=mode) - x).flatten(1).cpu())
+        adversarial.append(in_units(attacker.perturb(x, data.labels[sl]) - x, unit).flatten(1).cpu())
+        rotational.append(in_units(affine_transform(x, float(rotation_deg), mode=mode) - x, unit).flatten(1).cpu())
     adversarial, rotational = torch.cat(adversarial), torch.cat(rotational)
     angles = principal_angles(top_right_singular_vectors(adversarial, k), top_right_singular_vectors(rotational, k))
     return {"angles_deg": angles.tolist(), "epsilon": float(eps), "rotation_deg": float(rotation_deg), "k": k,

@@ -24,7 +24,8 @@ from .data import get_spec  # noqa: E402
 from .io import read_json  # noqa: E402
 from .models import ARCH_TITLES  # noqa: E402
 from .recipes import epsilon_label, parse_epsilon, split_stages  # noqa: E402
-from .targets import invariance_families, plan_files  # noqa: E402
+from .evaluation import split_space  # noqa: E402
+from .targets import invariance_families, plan_files, robustness_evaluation, spaced  # noqa: E402
 
 METRIC_LABELS = {"accuracy": "accuracy", "one_minus_fooling_rate": "1 − fooling rate"}
 CSV_HEADER = ["panel", "series", "x", "mean", "std", "seeds"]
@@ -106,14 +107,25 @@ def first_evaluation(panel: dict, evals: dict, evaluation: str | None = None) ->
 # --------------------------------------------------------------------------- titles
 
 
+SPACE_LABELS = {"pixel": "pixel units", "normalized": "normalised units (pixels / dataset std)"}
+
+
+def space_of(evaluation: dict) -> str:
+    """The ε space an evaluation file was computed in ('pixel' for files that predate the setting)."""
+    return evaluation["settings"].get("epsilon_space", "pixel")
+
+
 def attack_label(evaluation: dict) -> str:
-    """'PGD-40 (step 0.01, random start)' or 'FGSM', from an evaluation file's settings."""
-    attack = evaluation["evaluation"].removeprefix("robustness-").removesuffix("-rotated")
+    """'PGD-40 (step 0.01, random start)' or 'FGSM', from an evaluation file's settings; ε and the
+    step in normalised units say so."""
+    attack = split_space(evaluation["evaluation"])[0].removeprefix("robustness-").removesuffix("-rotated")
+    attack = "pgd" if attack == "principal-angles" else attack
+    space = ", normalised ε" if space_of(evaluation) == "normalized" else ""
     if attack == "pgd":
         s = evaluation["settings"]["attack"]
         start = ", random start" if s.get("random_start", True) else ""
-        return f"PGD-{s['steps']} (step {s['step_size']:.3g}{start})"
-    return attack.upper()
+        return f"PGD-{s['steps']} (step {s['step_size']:.3g}{start}{space})"
+    return attack.upper() + (f" ({space.removeprefix(', ')})" if space else "")
 
 
 def model_title(panel: dict, arch: str | None = None) -> str:
@@ -166,7 +178,12 @@ def _seeds(model: dict) -> int:
     return len(model["evals"])
 
 
-ROBUSTNESS_AXES = {"xlabel": "ε (ℓ∞, pixel units)", "xlim": (0, 1), "ylim": (0, 101)}
+def robustness_axes(evaluation: dict) -> dict:
+    """x axis of a robustness profile: ε in the space the evaluation file was computed in."""
+    return {"xlabel": f"ε (ℓ∞, {SPACE_LABELS[space_of(evaluation)]})", "xlim": (0, 1), "ylim": (0, 101)}
+
+
+
 INVARIANCE_AXES = {"xlabel": "test rotation range ±θ°", "ylabel": "rate of invariance (%)", "xlim": (0, 180),
                    "ylim": (0, 101), "title": "rotation invariance profile"}  # fmt: skip
 
@@ -191,6 +208,15 @@ TRAINING_DESCRIPTIONS = {
 }
 
 
+def tradeoff_columns(panel: dict, families: list[str]) -> tuple[int, list[int]]:
+    """(robustness column, invariance columns) of a trade-off panel: robustness first, or after the
+    invariance profiles when the panel says ``invariance_first`` (paper 000 Figs 5, 6, 30, 31 and
+    paper 001 Fig 1 put the invariance profile on the left)."""
+    if panel.get("invariance_first"):
+        return len(families), list(range(len(families)))
+    return 0, list(range(1, 1 + len(families)))
+
+
 def draw_tradeoff(plan: dict, evals: dict):
     """Figs 1-6, 26-31 (paper 000), Figs 1-4 (paper 001): per panel, the robustness profile and the
     invariance profiles, one line per training θ / i (spatial sweeps) or ε (adversarial sweeps)."""
@@ -202,7 +228,8 @@ def draw_tradeoff(plan: dict, evals: dict):
     rows: list = []
     for r, (panel, fams) in enumerate(zip(panels, families)):
         prefix = f"{r + 1}_" if len(panels) > 1 else ""
-        metric, rob_ev = panel["metric"], f"robustness-{panel['attack']}"
+        metric, rob_ev = panel["metric"], robustness_evaluation(panel, False)
+        rob_col, inv_cols = tradeoff_columns(panel, fams)
         groups = [m["group"] for m in panel["models"]]
         colors = _colors(groups if not adversarial else list(range(len(groups))))
         for i, model in enumerate(panel["models"]):
@@ -210,9 +237,9 @@ def draw_tradeoff(plan: dict, evals: dict):
             label = epsilon_label(g) if adversarial else f"{g:g}"
             color = colors[i if adversarial else g]
             x, mean, std = profile(model, rob_ev, evals, "epsilon", metric)
-            _line(axes[r, 0], x, mean, std, n, color=color, label=label)
+            _line(axes[r, rob_col], x, mean, std, n, color=color, label=label)
             _rows(rows, f"{prefix}robustness_{metric}", label, x, mean, std, n)
-            for c, family in enumerate(fams, start=1):
+            for c, family in zip(inv_cols, fams):
                 evaluation, x_key, (inv_name, acc_name), _ = FAMILY_AXES[family]
                 x, mean, std = profile(model, evaluation, evals, x_key, "invariance")
                 _line(axes[r, c], x, mean, std, n, color=color, label=label)
@@ -225,19 +252,20 @@ def draw_tradeoff(plan: dict, evals: dict):
                        else TRAINING_DESCRIPTIONS[fams[0]])  # fmt: skip
         example = first_evaluation(panel, evals, rob_ev)
         title = textwrap.fill(f"{model_title(panel)}, {how}", 70)
-        axes[r, 0].set(ylabel=f"{METRIC_LABELS[metric]} (%)", **ROBUSTNESS_AXES,
-                       title=f"{title}\n{attack_label(example)} robustness profile")  # fmt: skip
-        axes[r, 0].title.set_fontsize(7)
-        axes[r, 0].legend(title=legend, fontsize=7, title_fontsize=8)
-        for c, family in enumerate(fams, start=1):
+        axes[r, rob_col].set(ylabel=f"{METRIC_LABELS[metric]} (%)", **robustness_axes(example),
+                             title=f"{title}\n{attack_label(example)} robustness profile")  # fmt: skip
+        axes[r, rob_col].title.set_fontsize(7)
+        axes[r, rob_col].legend(title=legend, fontsize=7, title_fontsize=8)
+        for c, family in zip(inv_cols, fams):
             axes[r, c].set(**FAMILY_AXES[family][3])
         for c in range(1 + len(fams), ncols):
             axes[r, c].axis("off")
     if len(panels) == 1:
         panel = panels[0]
-        fig.suptitle(f"{model_title(panel)}: robustness ({METRIC_LABELS[panel['metric']]}) | "
-                     f"{' | '.join(FAMILY_AXES[f][3]['title'] for f in families[0])}{scale_line(plan)}",
-                     fontsize=9)  # fmt: skip
+        names = [FAMILY_AXES[f][3]["title"] for f in families[0]]
+        robustness = f"robustness ({METRIC_LABELS[panel['metric']]})"
+        order = [*names, robustness] if panel.get("invariance_first") else [robustness, *names]
+        fig.suptitle(f"{model_title(panel)}: {' | '.join(order)}{scale_line(plan)}", fontsize=9)
     else:
         fig.suptitle(f"{plan['name']}{scale_line(plan)}", fontsize=9)
     return fig, rows
@@ -249,10 +277,11 @@ def draw_perturbation_distance(plan: dict, evals: dict):
     eps = parse_epsilon(panel["epsilon"])
     attack = panel["attack"]
     thetas = [m["group"] for m in panel["models"]]
+    rotated, unrotated = robustness_evaluation(panel, True), robustness_evaluation(panel, False)
     series = {
-        "train+test rotated, no attack": (f"robustness-{attack}-rotated", 0.0),
-        f"train+test rotated, {attack.upper()} ε={eps:g}": (f"robustness-{attack}-rotated", eps),
-        f"train rotated, unrotated test, {attack.upper()} ε={eps:g}": (f"robustness-{attack}", eps),
+        "train+test rotated, no attack": (rotated, 0.0),
+        f"train+test rotated, {attack.upper()} ε={eps:g}": (rotated, eps),
+        f"train rotated, unrotated test, {attack.upper()} ε={eps:g}": (unrotated, eps),
     }
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
     rows: list = []
@@ -261,19 +290,22 @@ def draw_perturbation_distance(plan: dict, evals: dict):
         values = np.stack([value_at(m, ev, evals, "epsilon", "accuracy", at) for m in panel["models"]], axis=1)
         _line(left, thetas, values.mean(0), values.std(0), n, color=color, label=label)
         _rows(rows, "accuracy", label, thetas, values.mean(0), values.std(0), n)
-    for label, ev, color in (("unrotated test", "deepfool", "tab:red"), ("test rotated ±θ", "deepfool-rotated", "tab:green")):
+    for label, ev, color in (("unrotated test", spaced(panel, "deepfool"), "tab:red"),
+                             ("test rotated ±θ", spaced(panel, "deepfool-rotated"), "tab:green")):  # fmt: skip
         values = np.stack([seed_values(m, ev, evals, lambda r: r["mean_l2"]) for m in panel["models"]], axis=1)
         _line(right, thetas, values.mean(0), values.std(0), n, color=color, label=label, scale=1.0)
         _rows(rows, "deepfool_mean_l2", label, thetas, values.mean(0), values.std(0), n)
     left.set(xlabel="training rotation range ±θ°", ylabel="accuracy (%)", xlim=(0, 180), ylim=(0, 101),
              title="accuracy")  # fmt: skip
-    right.set(xlabel="training rotation range ±θ°", ylabel="mean ℓ2 DeepFool perturbation", xlim=(0, 180),
-              title="average perturbation distance")  # fmt: skip
+    example = first_evaluation(panel, evals, unrotated)
+    units = SPACE_LABELS[space_of(example)].split(" (")[0]
+    right.set(xlabel="training rotation range ±θ°", ylabel=f"mean ℓ2 DeepFool perturbation ({units})",
+              xlim=(0, 180), title="average perturbation distance")  # fmt: skip
     left.legend(fontsize=7)
     right.legend(fontsize=7)
-    example = first_evaluation(panel, evals, f"robustness-{attack}")
     fig.suptitle(f"{model_title(panel)}, trained with random rotations in [−θ°, θ°]\n"
-                 f"{attack_label(example)} at ε={eps:g}; DeepFool (ℓ2){scale_line(plan)}", fontsize=9)  # fmt: skip
+                 f"{attack_label(example)} at ε={eps:g}; DeepFool (ℓ2, {units}){scale_line(plan)}",
+                 fontsize=9)  # fmt: skip
     return fig, rows
 
 
@@ -283,7 +315,7 @@ def draw_rotated_robustness(plan: dict, evals: dict):
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.4), squeeze=False)
     rows: list = []
     for k, (ax, panel) in enumerate(zip(axes[0], panels)):
-        ev = f"robustness-{panel['attack']}" + ("-rotated" if panel["test"] == "rotated" else "")
+        ev = robustness_evaluation(panel)
         colors = _colors([m["group"] for m in panel["models"]])
         for model in panel["models"]:
             x, mean, std = profile(model, ev, evals, "epsilon", panel["metric"])
@@ -291,7 +323,7 @@ def draw_rotated_robustness(plan: dict, evals: dict):
             _rows(rows, f"{k + 1}:{ev}:{panel['metric']}", f"{model['group']:g}", x, mean, std, _seeds(model))
         test = "train and test rotated ±θ" if panel["test"] == "rotated" else "train rotated ±θ, test unrotated"
         example = first_evaluation(panel, evals, ev)
-        ax.set(ylabel=f"{METRIC_LABELS[panel['metric']]} (%)", **ROBUSTNESS_AXES,
+        ax.set(ylabel=f"{METRIC_LABELS[panel['metric']]} (%)", **robustness_axes(example),
                title=f"{model_title(panel)}\n{attack_label(example)}; {test}")  # fmt: skip
         ax.title.set_fontsize(8)
         ax.legend(title="train θ", fontsize=7, title_fontsize=8)
@@ -374,7 +406,7 @@ def cusp_rows_stats(plan: dict, evals: dict) -> tuple[dict, list[dict]]:
     eps, theta = parse_epsilon(panel["epsilon"]), float(panel.get("rotation", 180))
     stats = []
     for model in panel["models"]:
-        adv = 100 * value_at(model, "robustness-pgd", evals, "epsilon", "accuracy", eps)
+        adv = 100 * value_at(model, robustness_evaluation(panel, False, "pgd"), evals, "epsilon", "accuracy", eps)
         std = 100 * seed_values(model, "clean", evals, lambda r: r["accuracy"])
         spatial = 100 * value_at(model, "invariance-rotation", evals, "theta", "accuracy", theta)
         stats.append({"index": model["group"], "label": model["label"], "recipe": model["recipe"],
@@ -387,7 +419,7 @@ def cusp_rows_stats(plan: dict, evals: dict) -> tuple[dict, list[dict]]:
 
 def _cusp_axes_labels(panel: dict, evals: dict) -> tuple[str, str]:
     eps, theta = epsilon_label(parse_epsilon(panel["epsilon"])), f"{float(panel.get('rotation', 180)):g}"
-    example = first_evaluation(panel, evals, "robustness-pgd")
+    example = first_evaluation(panel, evals, robustness_evaluation(panel, False, "pgd"))
     return f"{attack_label(example)} accuracy at ε={eps} (%)", f"spatial accuracy, rotations in ±{theta}° (%)"
 
 
@@ -598,7 +630,7 @@ def principal_angles_table(plan: dict, evals: dict) -> tuple[list[str], list[lis
     header = ["train ε", *[f"θ{i + 1}" for i in range(k)], "seeds"]
     rows = []
     for model in panel["models"]:
-        angles = seed_values(model, "principal-angles", evals, lambda r: r["angles_deg"])
+        angles = seed_values(model, spaced(panel, "principal-angles"), evals, lambda r: r["angles_deg"])
         n = len(angles)
         cells = [f"{m:.2f}" + (f" ± {sd:.2f}" if n > 1 else "") for m, sd in zip(angles.mean(0), angles.std(0))]
         rows.append([epsilon_label(model["group"]), *cells, str(n)])
@@ -607,7 +639,7 @@ def principal_angles_table(plan: dict, evals: dict) -> tuple[list[str], list[lis
         for eps, values in paper.items():
             rows.append([f"paper {epsilon_label(eps)}", *[f"{v:.2f}" for v in sorted(values)[:k]], ""])
     caption = (f"Principal angles (degrees, ascending) between the top-{k} right-singular subspaces of "
-               f"{attack_label({'evaluation': 'robustness-pgd', 'settings': s})} perturbations "
+               f"{attack_label(example)} perturbations "
                f"at ε={epsilon_label(s['epsilon'])} "
                f"and of (rotated by {s['rotation_deg']:g}°) − original differences, {model_title(panel)}, "
                f"{example['test_images']} test images, one row per PGD-training ε"
@@ -638,7 +670,7 @@ def cusp_table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str
             row += [_pm(*v, 2) for v in paper[r["label"]]] if r["label"] in paper else ["", "", ""]
         rows.append(row + [r["recipe"]])
     test_images = first_evaluation(panel, evals, "clean")["test_images"]
-    attacked = first_evaluation(panel, evals, "robustness-pgd")["test_images"]
+    attacked = first_evaluation(panel, evals, robustness_evaluation(panel, False, "pgd"))["test_images"]
     caption = (f"Training strategies of {model_title(panel)}: {adv_label.removesuffix(' (%)')} ({attacked} test "
                f"images), standard accuracy and {spatial_label.removesuffix(' (%)')} ({test_images} test images); "
                f"A → B: B trained from A's weights; CuSP steps θ and ε up at each learning-rate decay; mean ± std "

@@ -17,6 +17,8 @@ figures resolve to the same checkpoint, so no model is trained twice.
 
 from __future__ import annotations
 
+from .data import DATASETS
+from .evaluation import in_space
 from .recipes import (
     THEN,
     adversarial_recipe,
@@ -58,7 +60,8 @@ TABLE_KINDS = {
 }
 PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented",
               "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds", "columns",
-              "spatial", "recipe", "evaluations", "x")  # fmt: skip
+              "spatial", "recipe", "evaluations", "x", "epsilon_space",
+              "invariance_first")  # fmt: skip
 # spatial families: training sweep key under `sweeps:`, recipe of one sweep value
 FAMILY_RECIPES = {"rotation": ("rotation", rotation_recipe), "translation": ("translation", translation_recipe),
                   "rt": ("translation", rotation_translation_recipe)}  # fmt: skip
@@ -97,6 +100,7 @@ def _panels(config: dict, section: str, name: str) -> list[dict]:
         p["arch"], p["paper_arch"] = p["archs"][0], p["paper_archs"][0]
         p.setdefault("metric", "accuracy")
         p.setdefault("test", "unrotated")
+        p.setdefault("epsilon_space", "pixel")
         panels.append(p)
     return panels
 
@@ -127,9 +131,15 @@ def _model(config: dict, dataset: str, arch: str, recipe: str, group, evaluation
                       for seed in (seeds or config["seeds"])}}  # fmt: skip
 
 
-def _robustness_eval(panel: dict, rotated: bool | None = None) -> str:
+def spaced(panel: dict, evaluation: str) -> str:
+    """``evaluation`` (robustness-…, deepfool…, principal-angles) with ε in the panel's ``epsilon_space``."""
+    return in_space(evaluation, panel["epsilon_space"])
+
+
+def robustness_evaluation(panel: dict, rotated: bool | None = None, attack: str | None = None) -> str:
+    """The robustness profile a panel reads: its attack, on rotated test data or not, in its ε space."""
     rotated = panel["test"] == "rotated" if rotated is None else rotated
-    return f"robustness-{panel['attack']}" + ("-rotated" if rotated else "")
+    return spaced(panel, f"robustness-{attack or panel['attack']}" + ("-rotated" if rotated else ""))
 
 
 def _require(panel: dict, key: str, where: str):
@@ -139,8 +149,11 @@ def _require(panel: dict, key: str, where: str):
 
 
 def _train_sizes(config: dict, dataset: str) -> list[tuple[int, str | None]]:
-    """(N, recipe suffix) per configured training-set size; the full (sub)set needs no suffix."""
+    """(N, recipe suffix) per configured training-set size; the full (sub)set needs no suffix, so
+    its models are the sweep's ``rot0`` / ``rot180`` (at paper scale the whole training split)."""
     full = config["datasets"][dataset].get("train_subset")
+    if full is None and DATASETS[dataset].sizes:
+        full = DATASETS[dataset].sizes[0]
     out = []
     for n in config["datasets"][dataset].get("train_sizes") or []:
         out.append((n, None if full is not None and n >= full else n))
@@ -158,15 +171,25 @@ def _adversarial_sweep(config: dict, dataset: str, arch: str, evaluations: list[
                    parse_epsilon(e), evaluations) for e in epsilons]  # fmt: skip
 
 
+def natural_recipe(config: dict, dataset: str, family: str = "rotation") -> str:
+    """The i = 0 (untransformed) model of a sweep.  Aug-R's is ``rot0``, natural training with the
+    dataset's crop and flip; Aug-T and Aug-RT train without crop and flip (paper 001), so theirs is
+    ``trans0`` where the dataset crops or flips (CIFAR, Tiny ImageNet) and ``rot0`` elsewhere."""
+    augment = (config["datasets"].get(dataset) or {}).get("augment") or {}
+    crops_or_flips = augment.get("crop_padding", 0) or augment.get("horizontal_flip", False)
+    return translation_recipe(0) if family != "rotation" and crops_or_flips else rotation_recipe(0)
+
+
 def _spatial_sweep(config: dict, panel: dict, evaluations: list[str], where: str) -> list[dict]:
-    """One model per training range of the family's sweep (0 = natural training, ``rot0``)."""
+    """One model per training range of the family's sweep (0 = natural training, see ``natural_recipe``)."""
     family = panel.get("transform", "rotation")
     sweep_key, recipe = FAMILY_RECIPES[family]
     values = config["sweeps"].get(sweep_key)
     if not values:
         raise PlanError(f"{where}: sweeps.{sweep_key} (the training ranges of {family}) is not set")
-    return [_model(config, panel["dataset"], panel["arch"], recipe(v) if v else rotation_recipe(0), float(v),
-                   evaluations) for v in values]  # fmt: skip
+    natural = natural_recipe(config, panel["dataset"], family)
+    return [_model(config, panel["dataset"], panel["arch"], recipe(v) if v else natural, float(v), evaluations)
+            for v in values]  # fmt: skip
 
 
 def _mix_sweep(config: dict, panel: dict, evaluations: list[str], where: str) -> list[dict]:
@@ -213,20 +236,21 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                 "rotated_robustness"):  # fmt: skip
         _require(panel, "attack", where)
     if kind in ("rotation_tradeoff", "spatial_tradeoff", "adversarial_tradeoff"):
-        evals = ["clean", *(f"invariance-{f}" for f in invariance_families(kind, panel)), _robustness_eval(panel, False)]
+        evals = ["clean", *(f"invariance-{f}" for f in invariance_families(kind, panel)), robustness_evaluation(panel, False)]
         if kind == "adversarial_tradeoff":
             return _adversarial_sweep(config, ds, panel["arch"], evals, where, panel.get("method", "pgd"))
         return _spatial_sweep(config, panel, evals, where)
     if kind in ("cusp", "pareto"):
-        evals = ["clean", "robustness-pgd", "invariance-rotation"]
+        evals = ["clean", robustness_evaluation(panel, False, "pgd"), "invariance-rotation"]
         return [{**_model(config, ds, panel["arch"], recipe, i + 1, evals, panel.get("seeds")), "label": label}
                 for i, (label, recipe) in enumerate(cusp_rows(panel, where))]  # fmt: skip
     if kind == "perturbation_distance":
         _require(panel, "epsilon", where)
-        evals = [_robustness_eval(panel, False), _robustness_eval(panel, True), "deepfool", "deepfool-rotated"]
+        evals = [robustness_evaluation(panel, False), robustness_evaluation(panel, True), spaced(panel, "deepfool"),
+                 spaced(panel, "deepfool-rotated")]  # fmt: skip
         return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), evals) for t in thetas]
     if kind == "rotated_robustness":
-        return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), [_robustness_eval(panel)])
+        return [_model(config, ds, panel["arch"], rotation_recipe(t), float(t), [robustness_evaluation(panel)])
                 for t in thetas]  # fmt: skip
     if kind == "rotation_accuracy":
         models = []
@@ -263,7 +287,7 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                           panel.get("seeds")), "label": c["label"], "paper_arch": c["arch"]}
                 for i, c in enumerate(_require(panel, "columns", where))]  # fmt: skip
     if kind == "principal_angles":
-        return _adversarial_sweep(config, ds, panel["arch"], ["principal-angles"], where)
+        return _adversarial_sweep(config, ds, panel["arch"], [spaced(panel, "principal-angles")], where)
     raise PlanError(f"{where}: unknown kind '{kind}'; known: {sorted({**FIGURE_KINDS, **TABLE_KINDS})}")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from .config import ConfigError, validate_config, validation_message  # noqa: F401  (the workflow's API)
 from .data import DATASETS
 from .devices import nvidia_gpus_visible
-from .evaluation import EVALUATIONS
+from .evaluation import EVALUATIONS, split_space
 from .fingerprint import code_fingerprint
 from .models import ARCH_TITLES
 from .recipes import (
@@ -198,9 +198,15 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     ev, ds = config["evaluation"], config["datasets"][dataset]
     settings = {"seed": ev.get("seed", 0), "batch_size": ev.get("batch_size", 500),
                 "test_subset": ds.get("test_subset")}  # fmt: skip
-    name, rotated = evaluation.removesuffix("-rotated"), evaluation.endswith("-rotated")
     if evaluation not in EVALUATIONS:
         raise ConfigError(f"unknown evaluation '{evaluation}'; known: {sorted(EVALUATIONS)}")
+    base, space = split_space(evaluation)
+    name, rotated = base.removesuffix("-rotated"), base.endswith("-rotated")
+    if name.startswith(("robustness-", "deepfool", "pgd-")) or name == "principal-angles":
+        # the space of ε and of DeepFool distances: pixels, or the input normalised by the dataset's std
+        settings["epsilon_space"] = space
+        if space == "normalized":
+            settings["epsilon_unit"] = list(DATASETS[dataset].std)
     if rotated or name.startswith("invariance-") or name == "principal-angles":
         settings["interpolation"] = ev.get("interpolation", "nearest")
     if name == "invariance-rotation":
@@ -300,14 +306,27 @@ def _check_sizes_and_radii(config: dict) -> None:
                                   f"{spec.title} training split")  # fmt: skip
         for key in ("adversarial_epsilons", "epsilons"):
             _check_radii(f"datasets.{name}.{key}", ds.get(key) or [])
-    _check_radii("evaluation.epsilons", config["evaluation"].get("epsilons") or [])
+        _check_increasing(f"datasets.{name}.epsilons", ds.get("epsilons") or [])
+    ev = config["evaluation"]
+    _check_radii("evaluation.epsilons", ev.get("epsilons") or [])
+    for key in ("epsilons", "rotation_thetas", "translation_ranges"):
+        _check_increasing(f"evaluation.{key}", ev.get(key) or [])
+
+
+def _check_increasing(where: str, values) -> None:
+    """A profile's grid is its x axis: it must increase (an unsorted grid zig-zags every line)."""
+    parsed = [parse_epsilon(v) for v in values]
+    for i in range(1, len(parsed)):
+        if parsed[i] <= parsed[i - 1]:
+            raise ConfigError(f"{where}[{i}]: {values[i]} (= {parsed[i]:.4g}) does not come after {values[i - 1]} "
+                              f"(= {parsed[i - 1]:.4g}); list the grid in increasing order without repeats")  # fmt: skip
 
 
 def _check_radii(where: str, values) -> None:
     for i, value in enumerate(values):
         if not 0 <= parse_epsilon(value) <= 1:
-            raise ConfigError(f"{where}[{i}]: {value} = {parse_epsilon(value):.4g} is not an ℓ∞ radius in pixel "
-                              f"units: use a value in [0, 1]")  # fmt: skip
+            raise ConfigError(f"{where}[{i}]: {value} = {parse_epsilon(value):.4g} is not an ℓ∞ radius in [0, 1] "
+                              f"(pixel or normalised units): use a value in [0, 1]")  # fmt: skip
 
 
 def _check_snapshot_epochs(config: dict, models) -> None:

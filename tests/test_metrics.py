@@ -134,3 +134,82 @@ def test_robustness_profile_on_rotated_test_data_uses_the_rotated_images():
     g = torch.Generator().manual_seed(0)
     out = robustness_profile(model, data, [0.0, 0.1], "fgsm", {}, transform=rotation_by_range(20, 90, g, "cpu"))
     assert out["one_minus_fooling_rate"] == [1.0, 1.0]
+
+
+# --------------------------------------------------------------------------- the space of ε (paper 000: normalised)
+
+
+def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_std():
+    from invrob.attacks import channel_unit
+
+    torch.manual_seed(0)
+    model = build_model("stdcnn", get_spec("mnist")).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    data = dataset(24)
+    sigma = get_spec("mnist").std[0]
+    unit = channel_unit(get_spec("mnist").std)
+    for attack in ("pgd", "fgsm"):
+        torch.manual_seed(1)
+        z = robustness_profile(model, data, [0.0, 0.1, 0.3], attack, PGD, unit=unit)
+        torch.manual_seed(1)  # the same random starts, scaled by σ
+        px = robustness_profile(model, data, [0.0, 0.1 * sigma, 0.3 * sigma], attack,
+                                {**PGD, "step_size": PGD["step_size"] * sigma})  # fmt: skip
+        assert z["accuracy"] == px["accuracy"] and z["one_minus_fooling_rate"] == px["one_minus_fooling_rate"]
+        assert z["epsilon"] == [0.0, 0.1, 0.3]  # the file keeps the radii in the space it was asked in
+    # DeepFool: the same iterates (∂/∂z = σ ∂/∂x on one channel), distances divided by σ exactly
+    df_px = deepfool_distances(model, data, batch_size=8, max_iter=20)
+    df_z = deepfool_distances(model, data, batch_size=8, max_iter=20, unit=unit)
+    assert abs(df_z["mean_l2"] - df_px["mean_l2"] / sigma) < 1e-5 * df_z["mean_l2"]
+    assert abs(df_z["not_converged"] - df_px["not_converged"]) <= 1  # float32 rounding at the boundary
+    # principal angles do not depend on a common scale of the coordinates
+    settings = {"steps": 2, "step_size": 0.05, "random_start": False}
+    a_px = perturbation_subspace_angles(model, data, 0.1 * sigma, {**settings, "step_size": 0.05 * sigma}, 4, k=3)
+    a_z = perturbation_subspace_angles(model, data, 0.1, settings, 4, k=3, unit=unit)
+    assert torch.allclose(torch.tensor(a_z["angles_deg"]), torch.tensor(a_px["angles_deg"]), atol=1e-3)
+
+
+def test_normalised_epsilon_on_three_channels_is_a_per_channel_pixel_radius():
+    from invrob.attacks import LinfPGD, channel_unit, make_attack
+
+    torch.manual_seed(0)
+    spec = get_spec("cifar10")
+    model = build_model("vgg16", spec).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = 0.3 + 0.4 * torch.rand(4, 3, 32, 32)  # away from the box: the radius is reached in every channel
+    y = torch.randint(0, 10, (4,))
+    unit = channel_unit(spec.std)
+    eps = 8 / 255
+    fgsm = make_attack("fgsm", model, eps, {}, unit=unit).perturb(x, y)
+    assert torch.allclose((fgsm - x).abs().amax((0, 2, 3)), eps * torch.tensor(spec.std), atol=1e-6)
+    pgd = make_attack("pgd", model, eps, {"steps": 3, "step_size": 2 / 255, "random_start": True}, unit=unit)
+    assert isinstance(pgd, LinfPGD) and torch.allclose(pgd.step_size, 2 / 255 * unit)
+    delta = (pgd.perturb(x, y) - x) / unit  # the perturbation of the normalised input z = (x − μ)/σ
+    assert float(delta.abs().max()) <= eps + 1e-6 and float(delta.abs().max()) > 0.9 * eps
+
+
+def test_deepfool_in_normalised_units_finds_the_nearest_boundary_of_the_normalised_input():
+    from invrob.attacks import DeepFool, channel_unit
+
+    class Affine3(nn.Module):  # logits = W x + b on 3×2×2 images
+        def __init__(self, w, b):
+            super().__init__()
+            self.w, self.b = w, b
+
+        def forward(self, x):
+            return x.flatten(1) @ self.w.T + self.b
+
+    torch.manual_seed(0)
+    w, b = torch.randn(3, 12, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
+    sigma = torch.tensor([0.2, 0.5, 0.25], dtype=torch.float64)
+    unit = sigma.view(1, 3, 1, 1)
+    x = 0.45 + 0.1 * torch.rand(6, 3, 2, 2, dtype=torch.float64)
+    model = Affine3(w, b)
+    c = model(x).argmax(1)
+    x_adv = DeepFool(model, overshoot=0.0, unit=unit).perturb(x)
+    w_z = w * sigma.repeat_interleave(4)  # logits as a function of z: W diag(σ) z + …
+    for i in range(6):
+        f = model(x[i : i + 1])[0]
+        dist = min((f[k] - f[c[i]]).abs() / (w_z[k] - w_z[c[i]]).norm() for k in range(3) if k != c[i])
+        assert torch.isclose(((x_adv[i] - x[i]) / unit[0]).norm(), dist, atol=1e-10)

@@ -108,11 +108,35 @@ def test_p4_vgg16_features_are_rotation_equivariant_in_eval_mode():
     assert torch.allclose(f_rot, rot_p4(f, 1), atol=1e-9)
 
 
-def test_madry_resnet_is_the_wide_resnet_of_the_cifar10_challenge():
+def test_madry_resnet_is_the_model_of_the_cifar10_challenge():
     model = build_model("madry_resnet", get_spec("cifar10"))
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
     assert len(convs) == 1 + 3 * 5 * 2  # stem + 3 stages × 5 units × 2 convolutions
     assert [c.out_channels for c in convs[1::10]] == [160, 320, 640]
+    assert not [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)]
+    # MadryLab/cifar10_challenge model.py: 3·3·3·16 + Σ convs + BN γ/β + 640·10 + 10
+    assert sum(p.numel() for p in model.parameters()) == 45_901_914
+
+
+def test_madry_resnet_input_and_shortcuts_follow_tensorflow():
+    from invrob.models import MadryUnit, PerImageStandardization
+
+    x = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    z = PerImageStandardization()(x)
+    n = 3 * 32 * 32
+    for img, out in zip(x, z):  # tf.image.per_image_standardization
+        std = max(float(img.std(unbiased=False)), 1 / n**0.5)
+        assert torch.allclose(out, (img - img.mean()) / std)
+    flat = PerImageStandardization()(torch.full((1, 3, 4, 4), 0.5))
+    assert torch.equal(flat, torch.zeros(1, 3, 4, 4))  # a constant image: divided by 1/√n, not by 0
+    unit = MadryUnit(4, 8, 2, activate_before_residual=False).double().eval()
+    for p in (unit.conv1.weight, unit.conv2.weight):
+        torch.nn.init.zeros_(p)
+    h = torch.rand(1, 4, 6, 6, dtype=torch.float64)
+    pooled = torch.nn.functional.avg_pool2d(h, 2, 2)  # with zero residual the unit is its shortcut
+    expected = torch.cat([torch.zeros(1, 2, 3, 3, dtype=torch.float64), pooled,
+                          torch.zeros(1, 2, 3, 3, dtype=torch.float64)], 1)  # fmt: skip
+    assert torch.equal(unit(h), expected)
 
 
 @pytest.mark.parametrize("arch", ["vgg16", "p4vgg16", "madry_resnet"])

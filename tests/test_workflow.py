@@ -1,5 +1,6 @@
 """The workflow layer: config → targets and params, and Snakemake itself on tiny configs."""
 
+import copy
 import os
 import re
 
@@ -24,6 +25,7 @@ from invrob.workflow import (
     evaluation_settings,
     figure_evaluations,
     figure_plan,
+    robustness_epsilons,
     scale_note,
 )
 
@@ -92,11 +94,61 @@ def test_evaluation_settings_hold_only_what_each_evaluation_uses():
     assert evaluation_settings(quick, "fashion_mnist", "clean")["test_subset"] == 500
 
 
+def test_paper_000_measures_epsilon_in_normalised_units_and_the_others_in_pixels():
+    config = load_config()
+    z = evaluation_settings(config, "cifar10", "robustness-pgd-rotated-normalized")
+    assert z["epsilon_space"] == "normalized" and z["epsilon_unit"] == [0.2470, 0.2435, 0.2616]
+    assert evaluation_settings(config, "mnist", "robustness-pgd")["epsilon_space"] == "pixel"
+    assert "epsilon_unit" not in evaluation_settings(config, "mnist", "deepfool")
+    assert evaluation_settings(config, "mnist", "deepfool-normalized")["epsilon_unit"] == [0.3081]
+    assert evaluation_settings(config, "cifar10", "pgd-linf")["epsilon_space"] == "pixel"
+    assert "epsilon_space" not in evaluation_settings(config, "mnist", "invariance-rotation")
+    paper_000 = [(s, n) for s in ("figures", "tables") for n in config[s] if not n.startswith("p0")
+                 and n not in ("cusp_table1", "spatial_attacks_mnist")]  # fmt: skip
+    for section, name in paper_000:
+        for f in figure_evaluations(config, name, section):
+            base = f.rsplit("/", 1)[1].removesuffix(".json")
+            assert not base.startswith(("robustness-", "deepfool", "principal")) or base.endswith("-normalized"), f
+    for name in ("p001_fig1", "p001_fig2", "p001_fig6"):
+        assert not [f for f in figure_evaluations(config, name) if "normalized" in f]
+    assert not [f for f in figure_evaluations(config, "cusp_table1", "tables") if "normalized" in f]
+
+
+def test_profile_grids_are_increasing():
+    config = load_config()
+    cifar = robustness_epsilons(config, "cifar10")
+    assert cifar == sorted(cifar) and len(set(cifar)) == len(cifar) and 0.01 in cifar and 4 / 255 in cifar
+    bad = copy.deepcopy(config)
+    bad["datasets"]["cifar10"]["epsilons"] = [0.0, "4/255", 0.01]
+    with pytest.raises(ConfigError, match=r"datasets.cifar10.epsilons\[2\]: 0.01 \(= 0.01\) does not come after 4/255"):
+        check_config(bad)
+    bad = copy.deepcopy(config)
+    bad["evaluation"]["rotation_thetas"] = [0, 90, 90]
+    with pytest.raises(ConfigError, match=r"evaluation.rotation_thetas\[2\]"):
+        check_config(bad)
+
+
+def test_translation_sweeps_start_from_a_model_without_crop_and_flip():
+    config = load_config()
+    for transform in ("translation", "rt"):
+        panel = next(p for p in figure_plan(config, "p001_fig1")["panels"] if p["transform"] == transform)
+        zero = next(m for m in panel["models"] if m["group"] == 0.0)
+        assert zero["recipe"] == "trans0"  # CIFAR-10 crops and flips: i = 0 must not (paper 001: no crop, no flip)
+        hp = recipe_hparams(config, "cifar10", "vgg16", zero["recipe"])
+        assert hp["crop_padding"] == 0 and not hp["horizontal_flip"] and not hp.get("rotation")
+    rotation = figure_plan(config, "p001_fig1")["panels"][0]
+    assert rotation["models"][0]["recipe"] == "rot0"  # Aug-R keeps the dataset's augmentation
+    assert recipe_hparams(config, "cifar10", "vgg16", "rot0")["crop_padding"] == 4
+    quick = load_config("quick.yaml")  # Fashion-MNIST neither crops nor flips: i = 0 is the shared rot0
+    panel = next(p for p in figure_plan(quick, "p001_fig1")["panels"] if p["transform"] == "rt")
+    assert panel["models"][0]["recipe"] == "rot0"
+
+
 def test_paper_config_plans_the_rotation_sweep_for_fig1():
     config = load_config()
     evals = figure_evaluations(config, "fig1")
     assert len(evals) == 7 * 3
-    assert "results/mnist/stdcnn/rot180/seed0/eval/robustness-pgd.json" in evals
+    assert "results/mnist/stdcnn/rot180/seed0/eval/robustness-pgd-normalized.json" in evals  # paper 000: z-scored ε
     assert "figures/fig1.pdf" in all_targets(config) and scale_note(config, "mnist") == ""
 
 
@@ -129,13 +181,15 @@ def test_plans_name_the_paper_models_and_their_evaluations():
     assert [(p["dataset"], p["arch"], p["attack"]) for p in fig12["panels"]] == [
         ("mnist", "stdcnn", "pgd"), ("fashion_mnist", "stdcnn", "pgd"), ("cifar10", "vgg16", "fgsm"),
         ("cifar10", "vgg16", "pgd")]  # fmt: skip
-    assert "results/cifar10/vgg16/rot90/seed0/eval/robustness-fgsm-rotated.json" in figure_evaluations(config, "fig12")
+    assert "results/cifar10/vgg16/rot90/seed0/eval/robustness-fgsm-rotated-normalized.json" in figure_evaluations(
+        config, "fig12")
     fig8 = figure_evaluations(config, "fig8")
-    assert "results/mnist/stdcnn/rot60/seed0/eval/deepfool-rotated.json" in fig8 and len(fig8) == 7 * 4
+    assert "results/mnist/stdcnn/rot60/seed0/eval/deepfool-rotated-normalized.json" in fig8 and len(fig8) == 7 * 4
     fig23 = figure_plan(config, "fig23")
-    assert ("mnist", "gcnn", "rot180-n5000") in plan_models(fig23) and ("mnist", "gcnn", "rot0-n60000") in plan_models(fig23)
+    assert ("mnist", "gcnn", "rot180-n5000") in plan_models(fig23) and ("mnist", "gcnn", "rot0") in plan_models(fig23)
+    assert ("mnist", "gcnn", "rot0-n60000") not in plan_models(fig23)  # the whole split: the sweep's rot0
     table2 = figure_evaluations(config, "table2", "tables")
-    assert table2[-1] == "results/cifar10/madry_resnet/pgd8of255/seed0/eval/principal-angles.json"
+    assert table2[-1] == "results/cifar10/madry_resnet/pgd8of255/seed0/eval/principal-angles-normalized.json"
     pa = evaluation_settings(config, "cifar10", "principal-angles")
     assert pa["epsilon"] == 8 / 255 and pa["rotation_deg"] == 2 and pa["k"] == 5
 
@@ -262,8 +316,9 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     assert ev["test_images"] == 32 and ev["settings"]["attack"]["steps"] == 2 and ev["training"]["rotation"] == 180
     assert ev["results"]["epsilon"] == [0.0, 0.01, 0.1, 0.3]
     rotated = yaml.safe_load(
-        (workflow_copy / "results/fashion_mnist/gcnn/rot180/seed0/eval/robustness-pgd-rotated.json").read_text())
-    assert rotated["results"]["test_rotation"] == 180
+        (workflow_copy / "results/fashion_mnist/gcnn/rot180/seed0/eval/robustness-pgd-rotated-normalized.json").read_text())
+    assert rotated["results"]["test_rotation"] == 180 and rotated["results"]["epsilon_space"] == "normalized"
+    assert rotated["settings"]["epsilon_unit"] == [0.353] and ev["results"]["epsilon_space"] == "pixel"
     pgd_model = yaml.safe_load((workflow_copy / "results/fashion_mnist/madry_lenet/pgd0.3/seed0/eval/clean.json").read_text())
     assert pgd_model["training"]["adversarial"]["eps"] == 0.3
     log = (workflow_copy / "logs/train/fashion_mnist/madry_lenet/pgd0.3/seed0.log").read_text()
@@ -307,7 +362,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     # ... a behaviour change in evaluation code reruns exactly the evaluations that run it and what reads them
     out = dry_run_after(("metrics", "                       max_iter: int = 50,", "                       max_iter: int = 49,"))
     deepfool_evals = {f for section, p in plans for f in figure_evaluations(config, p["name"], section)
-                      if f.endswith(("/deepfool.json", "/deepfool-rotated.json"))}  # fmt: skip
+                      if "/eval/deepfool" in f}  # fmt: skip
     deepfool_targets = [section[:-1] for section, p in plans
                         if any(f in deepfool_evals for f in figure_evaluations(config, p["name"], section))]  # fmt: skip
     assert deepfool_evals and job_counts(out) == {"evaluate": len(deepfool_evals), "all": 1,
@@ -376,7 +431,7 @@ def test_cifar10_figures_build_from_generated_32x32_data(workflow_copy):
     for target in CIFAR_TARGETS:
         assert (workflow_copy / target).stat().st_size > 300
     assert not (workflow_copy / "data" / "fashion_mnist").exists()
-    title = yaml.safe_load((workflow_copy / "results/cifar10/madry_resnet/pgd8of255/seed0/eval/principal-angles.json")
+    title = yaml.safe_load((workflow_copy / "results/cifar10/madry_resnet/pgd8of255/seed0/eval/principal-angles-normalized.json")
                            .read_text())  # fmt: skip
     assert title["settings"]["epsilon"] == 8 / 255 and len(title["results"]["angles_deg"]) == 5
     hp = title["training"]
