@@ -69,6 +69,7 @@ localrules:
     prepare_dataset,
     figure,
     table,
+    claims,
     unknown_target,
 
 

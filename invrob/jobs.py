@@ -167,3 +167,13 @@ def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, log_path=None
     with job_log(log_path) as (log, _):
         n = make_table(plan, out_csv, out_md, out_tex)
         log(f"{plan['name']} ({plan['kind']}): wrote {out_csv}, {out_md}, {out_tex} from {n} evaluation files")
+
+
+def claims_job(plans: dict, claims: list[dict], scale: str, out_csv: str, out_md: str, log_path=None) -> None:
+    from .claims import scoreboard, summary, write_scoreboard
+    from .io import read_json
+
+    with job_log(log_path) as (log, _):
+        rows = scoreboard(plans, claims, scale, read_json)
+        write_scoreboard(rows, out_csv, out_md, scale)
+        log(f"claims at {scale} scale: {summary(rows)}; wrote {out_csv}, {out_md}")

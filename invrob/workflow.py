@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+from .claims import ClaimError, check_claims, claim_inputs, load_claims, requested_targets, targets_of
 from .config import ConfigError, validate_config, validation_message  # noqa: F401  (the workflow's API)
 from .data import DATASETS
 from .devices import nvidia_gpus_visible
@@ -36,6 +37,7 @@ from .targets import (
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
 TABLE_FORMATS = ("csv", "md", "tex")
+CLAIMS_TARGETS = ("tables/claims.csv", "tables/claims.md")  # the scoreboard (invrob.claims)
 
 
 WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
@@ -73,13 +75,52 @@ def figure_evaluations(config: dict, name: str, section: str = "figures") -> lis
 
 
 def all_targets(config: dict) -> list[str]:
-    """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX) of the config."""
+    """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX) of the config, and the claims scoreboard."""
     targets = []
     for name in sorted(config["figures"]):
         targets += [f"figures/{name}.{ext}" for ext in FIGURE_FORMATS]
     for name in sorted(config.get("tables") or {}):
         targets += [f"tables/{name}.{ext}" for ext in TABLE_FORMATS]
-    return targets
+    return targets + (list(CLAIMS_TARGETS) if config.get("claims") else [])
+
+
+# --------------------------------------------------------------------------- the claims scoreboard
+
+
+def claims_file(config: dict) -> Path | None:
+    """The claims file (``claims:``, relative to the workflow folder), or None when the config has none."""
+    name = config.get("claims")
+    return None if not name else (WORKFLOW_ROOT / name if not Path(name).is_absolute() else Path(name))
+
+
+def claim_plans(config: dict, claims: list[dict]) -> dict:
+    """{target: plan} of every configured figure or table the claims read."""
+    plans = {}
+    for name in targets_of(claims):
+        for section in ("figures", "tables"):
+            if name in (config.get(section) or {}):
+                plans[name] = figure_plan(config, name, section)
+    return plans
+
+
+def config_claims(config: dict) -> list[dict]:
+    """The config's claims, checked against its figures and tables; raises ``ConfigError``."""
+    path = claims_file(config)
+    if path is None:
+        return []
+    configured = set(config["figures"]) | set(config.get("tables") or {})
+    try:
+        claims = load_claims(path)
+        check_claims(claim_plans(config, claims), claims, configured)
+    except ClaimError as exc:
+        raise ConfigError(f"claims: {exc}") from None
+    return claims
+
+
+def claims_evaluations(config: dict, claims: list[dict], requested=()) -> list[str]:
+    """The scoreboard's inputs: the claims' evaluation files that exist or that this run builds
+    (``requested``: Snakemake's targets; none or `all` = every target)."""
+    return claim_inputs(claim_plans(config, claims), claims, requested_targets(config, requested))
 
 
 def unknown_target_message(config: dict, path: str) -> str:
@@ -105,7 +146,7 @@ def not_a_target_pattern(config: dict) -> str:
 # each rule's jobs enter the package here (invrob.jobs); their code fingerprint starts there
 JOB_ENTRIES = {"train": "train_job", "train_snapshots": "train_job", "robust_dataset": "robust_dataset_job",
                "evaluate": "evaluate_job", "evaluate_snapshots": "evaluate_snapshots_job", "figure": "figure_job",
-               "table": "table_job"}  # fmt: skip
+               "table": "table_job", "claims": "claims_job"}  # fmt: skip
 # training prints the accuracy on a few test images after each epoch: it never changes the weights,
 # so editing that metric does not retrain (it reruns the evaluations that use it)
 TRAINING_PROGRESS_ONLY = ("invrob.metrics:clean_accuracy",)

@@ -4,6 +4,10 @@ import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 from invrob.workflow import (
     all_targets,
     check_config,
+    claim_plans,
+    claims_evaluations,
+    claims_file,
+    config_claims,
     evaluation_settings,
     figure_evaluations,
     figure_plan,
@@ -20,6 +24,7 @@ from invrob.workflow import (
 )
 
 check_config(config)
+CLAIMS = config_claims(config)  # the papers' claims (config/claims.yaml), checked against the targets
 
 # GPU jobs keep their data on the GPU and need ~1 CPU thread; on the CPU they use `threads`
 GPU_JOBS = gpu_jobs_expected(config)

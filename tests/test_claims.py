@@ -1,0 +1,193 @@
+"""The claims scoreboard: claims as data, verdicts by hand on made-up evaluation files, the rule's inputs."""
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import REPO
+from invrob.claims import (
+    ClaimError,
+    Reader,
+    check_claims,
+    claim_inputs,
+    load_claims,
+    requested_targets,
+    scoreboard,
+    selectors,
+    spearman,
+    write_scoreboard,
+)
+from invrob.workflow import ConfigError, claim_plans, config_claims, figure_plan
+
+THETAS = [0, 30, 60, 90, 120, 150, 180]
+
+
+def load_config(*overlays):
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for overlay in overlays:
+        update_config(config, yaml.safe_load((REPO / "config" / overlay).read_text()))
+    return config
+
+
+def claim(**fields):
+    return {"id": "c", "paper": "000", "where": "Fig 1", "quote": "a quote", **fields}
+
+
+def fake_files(plan: dict, evaluation: str, results_of) -> dict:
+    """{path: file} for ``evaluation`` of every model of ``plan``'s first panel: results_of(group, seed)."""
+    files = {}
+    for model in plan["panels"][0]["models"]:
+        for seed, by_ev in model["evals"].items():
+            for name, path in by_ev.items():
+                if name.startswith(evaluation):
+                    files[path] = {"evaluation": name, "results": results_of(model["group"], int(seed))}
+    return files
+
+
+def judge_all(config, claims, files):
+    plans = claim_plans(config, claims)
+    return {r["id"]: r for r in scoreboard(plans, claims, config["scale"], files.__getitem__, files.__contains__)}
+
+
+def test_the_papers_claims_load_and_match_the_configs_targets():
+    claims = load_claims(REPO / "config" / "claims.yaml")
+    assert len(claims) >= 25
+    assert {c["paper"] for c in claims} == {"000", "001", "003", "004"}
+    assert {c["type"] for c in claims} == {"level", "trend", "compare"}
+    for config in (load_config(), load_config("quick.yaml"), load_config("tiny.yaml")):
+        assert config_claims(config) == claims  # every selector names a target and a known evaluation
+    # at paper scale every selector resolves to evaluation files (a panel, model and evaluation it has)
+    reader = Reader(claim_plans(load_config(), claims), read=lambda p: {})
+    assert not [c["id"] for c in claims for sel in selectors(c) if not reader.files(sel)]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([claim(type="level", value={"target": "fig1"})], "missing expect"),
+    ([claim(type="guess", expect="up")], "type 'guess' is not one of level, trend, compare"),
+    ([claim(type="trend", series={"target": "fig1"}, expect="up")], "a trend expects 'increasing' or 'decreasing'"),
+    ([claim(type="level", value={"target": "fig1"}, expect={"op": "≈", "value": 1})], "'≈' needs a tolerance"),
+    ([claim(type="level", value={"target": "fig1"}, expect={"op": ">", "value": 1})] * 2, "the id is used twice"),
+])  # fmt: skip
+def test_malformed_claims_are_explained(tmp_path, bad, message):
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump(bad, allow_unicode=True))
+    with pytest.raises(ClaimError, match=message):
+        load_claims(path)
+
+
+def test_a_claim_about_a_missing_target_or_evaluation_is_a_config_error(tmp_path):
+    config = load_config()
+    plans = {"fig1": figure_plan(config, "fig1")}
+    level = claim(type="level", expect={"op": ">", "value": 0.5})
+    with pytest.raises(ClaimError, match="no figure or table 'fig99'"):
+        check_claims(plans, [{**level, "value": {"target": "fig99"}}], set(config["figures"]))
+    with pytest.raises(ClaimError, match="unknown evaluation 'deepfoo'; known: clean, cusp, deepfool"):
+        check_claims(plans, [{**level, "value": {"target": "fig1", "evaluation": "deepfoo"}}], {"fig1"})
+    (tmp_path / "claims.yaml").write_text(yaml.safe_dump([{**level, "value": {"target": "fig99"}}]))
+    with pytest.raises(ConfigError, match="claims: claim 'c': no figure or table 'fig99'"):
+        config_claims({**config, "claims": str(tmp_path / "claims.yaml")})
+
+
+def test_spearman_by_hand():
+    assert spearman([1, 2, 3, 4]) == pytest.approx(1.0)
+    assert spearman([4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 3, 2]) == pytest.approx(0.5)  # ranks 0 2 1: 1 − 6·2/(3·8)
+    assert spearman([1, 1, 2]) == pytest.approx(0.8660254)  # average ranks for ties
+    assert spearman([2, 2, 2]) != spearman([2, 2, 2])  # nan: no trend in a constant
+
+
+def test_trends_levels_and_comparisons_judged_on_made_up_evaluations():
+    config = load_config()  # paper scale: MNIST StdCNN is the paper's setup, so levels are judged
+    fig1 = figure_plan(config, "fig1")
+    files = fake_files(fig1, "invariance-rotation",
+                       lambda theta, seed: {"theta": [0, 90, 180], "invariance": [1.0, 0.5, 0.2 + theta / 300],
+                                            "accuracy": [0.9, 0.4, 0.1]})  # fmt: skip
+    files |= fake_files(fig1, "robustness-pgd", lambda theta, seed: {"epsilon": [0.0, 0.3],
+                                                                     "accuracy": [0.9, 0.8 - theta / 360 + 0.01 * seed]})
+    rising = claim(id="rise", type="trend", expect="increasing",
+                   series={"target": "fig1", "evaluation": "invariance-rotation", "x": 180, "y": "invariance"})
+    falling = claim(id="fall", type="trend", expect="decreasing",
+                    series={"target": "fig1", "evaluation": "robustness", "x": 0.3, "y": "accuracy"})
+    wrong_way = {**rising, "id": "wrong", "expect": "decreasing"}
+    level = claim(id="level", type="level", expect={"op": ">", "value": 0.6},
+                  value={"target": "fig1", "model": 60, "evaluation": "robustness", "x": 0.3, "y": "accuracy"})
+    near = claim(id="near", type="level", expect={"op": "≈", "value": 0.5, "tolerance": 0.01},
+                 value={"target": "fig1", "model": 180, "evaluation": "robustness", "x": 0.3, "y": "accuracy"})
+    compare = claim(id="compare", type="compare", expect={"op": ">"},
+                    a={"target": "fig1", "model": 0, "evaluation": "robustness", "x": 0.3, "y": "accuracy"},
+                    b={"target": "fig1", "model": 180, "evaluation": "robustness", "x": 0.3, "y": "accuracy"})
+    off_grid = {**level, "id": "off", "value": {**level["value"], "x": 0.2}}
+    deepfool = claim(id="df", type="level", expect={"op": ">", "value": 1},
+                     value={"target": "fig8", "model": 0, "evaluation": "deepfool", "y": "mean_l2"})
+    rows = judge_all(config, [rising, falling, wrong_way, level, near, compare, off_grid, deepfool], files)
+    assert rows["rise"]["verdict"] == "holds" and rows["rise"]["ours"].startswith("ρ = +1.00; 0.2 → ")
+    assert rows["fall"]["verdict"] == "holds" and rows["wrong"]["verdict"] == "fails"
+    assert rows["level"]["verdict"] == "holds" and rows["level"]["ours"] == "0.6333"  # 0.8 − 60/360
+    assert rows["near"]["verdict"] == "fails" and rows["near"]["ours"] == "0.3"
+    assert rows["compare"]["verdict"] == "holds" and rows["compare"]["ours"] == "0.8 vs 0.3"
+    assert rows["off"]["verdict"] == "not built" and "0.2 is not on the evaluated grid" in rows["off"]["detail"]
+    assert rows["df"]["verdict"] == "not built" and "deepfool-normalized.json" in rows["df"]["detail"]
+    # two seeds: the mean over seeds
+    two = copy.deepcopy(config)
+    two["seeds"] = [0, 1]
+    files2 = fake_files(figure_plan(two, "fig1"), "robustness-pgd",
+                        lambda theta, seed: {"epsilon": [0.0, 0.3], "accuracy": [0.9, 0.5 + 0.1 * seed]})
+    assert judge_all(two, [level], files2)["level"]["ours"] == "0.55"
+
+
+def test_levels_under_a_stand_in_are_not_judged_but_trends_are():
+    quick = load_config("quick.yaml")  # Fashion-MNIST stands in for MNIST
+    fig1 = figure_plan(quick, "fig1")
+    files = fake_files(fig1, "robustness-pgd", lambda theta, seed: {"epsilon": [0.0, 0.3],
+                                                                    "accuracy": [0.9, 0.8 - theta / 360]})
+    level = claim(id="level", type="level", expect={"op": ">", "value": 0.6},
+                  value={"target": "fig1", "model": 60, "evaluation": "robustness", "x": 0.3, "y": "accuracy"})
+    trend = claim(id="trend", type="trend", expect="decreasing",
+                  series={"target": "fig1", "evaluation": "robustness", "x": 0.3, "y": "accuracy"})
+    rows = judge_all(quick, [level, trend], files)
+    assert rows["level"]["verdict"] == "not judged" and "stdcnn on fashion_mnist stands in" in rows["level"]["detail"]
+    assert rows["trend"]["verdict"] == "holds"
+
+
+def test_cusp_rows_and_table_columns_are_selected_by_their_config_labels():
+    config = load_config("quick.yaml")
+    table = figure_plan(config, "cusp_table1", "tables")
+    files = {}
+    for i, model in enumerate(table["panels"][0]["models"]):
+        for by_ev in model["evals"].values():
+            adv, spatial = (0.5, 0.5) if i == 14 else (0.1 * (i % 3), 0.1)  # the last row dominates
+            files[by_ev["clean"]] = {"results": {"accuracy": 0.8}}
+            files[by_ev["robustness-pgd"]] = {"results": {"epsilon": [0.0, 0.1], "accuracy": [0.8, adv]}}
+            files[by_ev["invariance-rotation"]] = {"results": {"theta": [0, 180], "accuracy": [0.8, spatial],
+                                                               "invariance": [1, 0.2]}}  # fmt: skip
+    row = "Aug 180 → CuSP (PGD, 120-150-180, {eps_list})"
+    pareto = claim(id="pareto", type="level", expect={"op": ">", "value": 0.5},
+                   value={"target": "cusp_table1", "model": row, "evaluation": "cusp", "y": "pareto"})
+    adv = claim(id="adv", type="compare", expect={"op": ">"},
+                a={"target": "cusp_table1", "model": row, "evaluation": "cusp", "y": "adv"},
+                b={"target": "cusp_table1", "model": "PGD (Aug 0)", "evaluation": "cusp", "y": "adv"})
+    rows = judge_all(config, [pareto, adv], files)
+    assert rows["pareto"]["ours"] == "1" and rows["pareto"]["verdict"] == "not judged"  # StdCNN for VGG16
+    assert rows["adv"]["verdict"] == "holds" and rows["adv"]["ours"] == "0.5 vs 0.2"  # row 3: 0.1 · (2 mod 3)
+
+
+def test_the_rule_reads_what_exists_and_what_this_run_builds(tmp_path):
+    config = load_config("quick.yaml")
+    names = set(config["figures"]) | set(config["tables"])
+    assert requested_targets(config, set()) == names == requested_targets(config, {"all"})
+    assert requested_targets(config, {"figures/fig1.pdf", "tables/table1.md", "train"}) == {"fig1", "table1"}
+    trend = claim(type="trend", expect="increasing",
+                  series={"target": "fig1", "evaluation": "invariance-rotation", "x": 180, "y": "invariance"})
+    plans = claim_plans(config, [trend])
+    files = [f for m in plans["fig1"]["panels"][0]["models"] for f in m["evals"]["0"].values()
+             if "invariance-rotation" in f]  # fmt: skip
+    assert claim_inputs(plans, [trend], {"fig1"}, exists=lambda p: False) == files
+    assert claim_inputs(plans, [trend], set(), exists=lambda p: p == files[2]) == [files[2]]
+    rows = scoreboard(plans, [trend], "quick", read=lambda p: {}, exists=lambda p: False)
+    write_scoreboard(rows, tmp_path / "claims.csv", tmp_path / "claims.md", "quick")
+    md = (tmp_path / "claims.md").read_text()
+    assert "checked at quick scale — 1 claims: 0 holds, 0 fails, 0 not judged, 1 not built" in md
+    assert (tmp_path / "claims.csv").read_text().startswith("id,paper,where,type,quote,quantity,paper_value")
