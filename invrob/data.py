@@ -456,11 +456,27 @@ class TensorDataset:
     def to(self, device) -> "TensorDataset":
         return TensorDataset(self.images.to(device), self.labels.to(device), self.spec)
 
-    def subset(self, n: int | None, seed: int = 0) -> "TensorDataset":
-        """A fixed, class-mixed subset of ``n`` items (the first ``n`` of a seeded permutation)."""
-        if n is None or n >= len(self):
+    def subset(self, n: int | None, seed: int = 0, holdout: int = 0) -> "TensorDataset":
+        """A fixed, class-mixed subset of ``n`` items (the first ``n`` of a seeded permutation), never
+        one of the permutation's last ``holdout`` (the validation split, ``validation``): at most
+        len − holdout items, and the first n are the same whatever the holdout."""
+        limit = len(self) - holdout
+        n = limit if n is None else min(n, limit)
+        if n >= len(self):
             return self
-        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+        return self._take(self._permutation(seed)[:n])
+
+    def validation(self, holdout: int, seed: int = 0) -> "TensorDataset":
+        """The validation split: the last ``holdout`` items of the seeded permutation of ``subset``."""
+        if not 0 < holdout < len(self):
+            raise ValueError(f"a validation split of {holdout} of {len(self)} images")
+        return self._take(self._permutation(seed)[len(self) - holdout :])
+
+    def _permutation(self, seed: int) -> torch.Tensor:
+        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+
+    def _take(self, idx: torch.Tensor) -> "TensorDataset":
+        idx = idx.sort().values
         return TensorDataset(self.images[idx.to(self.images.device)], self.labels[idx.to(self.labels.device)], self.spec)
 
 

@@ -106,7 +106,8 @@ def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path:
     with job_log(log_path) as (log, _):
         with job_device(threads, device, performance, log) as (dev, prepare):
             model, ckpt = load_model(checkpoint, dev, prepare, expected)
-            data = load_split(data_dir, ckpt["dataset"], "train").subset(settings["train_subset"]).to(dev)
+            data = load_split(data_dir, ckpt["dataset"], "train")
+            data = data.subset(settings["train_subset"], holdout=settings.get("validation", 0)).to(dev)
             log(f"D_R of {len(data)} {ckpt['dataset']} training images from {ckpt['arch']} / "
                 f"{ckpt['hparams']['recipe']} / seed {ckpt['seed']}: {settings['steps']} steps of {settings['step_size']}")
             robust, stats = build_robust_dataset(model, data, settings["steps"], settings["step_size"],

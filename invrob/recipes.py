@@ -285,6 +285,8 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     hp = {"dataset": dataset, "arch": arch, "recipe": recipe}
     hp.update(config["training"][arch])
     hp["train_subset"] = ds.get("train_subset")
+    if ds.get("validation"):  # images held out of training (paper 000 App. A), see TensorDataset.subset
+        hp["validation"] = ds["validation"]
     augment = ds.get("augment") or {}
     hp["crop_padding"] = augment.get("crop_padding", 0)
     hp["horizontal_flip"] = augment.get("horizontal_flip", False)

@@ -152,8 +152,8 @@ def _train_sizes(config: dict, dataset: str) -> list[tuple[int, str | None]]:
     """(N, recipe suffix) per configured training-set size; the full (sub)set needs no suffix, so
     its models are the sweep's ``rot0`` / ``rot180`` (at paper scale the whole training split)."""
     full = config["datasets"][dataset].get("train_subset")
-    if full is None and DATASETS[dataset].sizes:
-        full = DATASETS[dataset].sizes[0]
+    if full is None and DATASETS[dataset].sizes:  # the whole training split less its validation split
+        full = DATASETS[dataset].sizes[0] - (config["datasets"][dataset].get("validation") or 0)
     out = []
     for n in config["datasets"][dataset].get("train_sizes") or []:
         out.append((n, None if full is not None and n >= full else n))

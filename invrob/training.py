@@ -191,9 +191,13 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     """
     device = torch.device(device)
     out_path, state_path = Path(out_path), Path(state_path)
-    train_set = load_split(data_dir, hp["dataset"], "train").subset(hp.get("train_subset")).to(device)
-    # a fixed slice of the test set, only to show progress in the log (never used to select a model)
-    monitor_set = load_split(data_dir, hp["dataset"], "test").subset(MONITOR_TEST_IMAGES).to(device)
+    split, holdout = load_split(data_dir, hp["dataset"], "train"), hp.get("validation", 0)
+    train_set = split.subset(hp.get("train_subset"), holdout=holdout).to(device)
+    # progress in the log only (never used to select a model): the validation split held out of the
+    # training set (paper 000 App. A), else a fixed slice of the test set
+    monitor = "validation" if holdout else "test"
+    monitor_set = (split.validation(holdout) if holdout else load_split(data_dir, hp["dataset"], "test"))
+    monitor_set = monitor_set.subset(MONITOR_TEST_IMAGES).to(device)
     robust_set = None
     if hp.get("mix"):
         if robust_path is None:
@@ -265,10 +269,11 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         scheduler.step()
         model.eval()
         record = {"epoch": epoch + 1, "train_loss": total_loss / n, "train_accuracy": correct / n,
-                  "test_accuracy": clean_accuracy(model, monitor_set), "seconds": time.perf_counter() - t0}  # fmt: skip
+                  f"{monitor}_accuracy": clean_accuracy(model, monitor_set), "seconds": time.perf_counter() - t0}  # fmt: skip
         history.append(record)
         log(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
-            f"test acc ({MONITOR_TEST_IMAGES} images) {record['test_accuracy']:.4f}, {record['seconds']:.1f} s")  # fmt: skip
+            f"{monitor} acc ({len(monitor_set)} images) {record[f'{monitor}_accuracy']:.4f}, "
+            f"{record['seconds']:.1f} s")  # fmt: skip
         # the snapshot before the state: a job killed in between redoes this epoch and its snapshot
         if snapshots is not None and epoch + 1 in snapshots[1]:
             _save_checkpoint(model, hp, seed, history, Path(snapshots[0]) / f"epoch{epoch + 1:03d}.pt")

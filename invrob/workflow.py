@@ -182,11 +182,17 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     if late:
         raise ConfigError(f"{where}.lr_milestones: {late} not before the last epoch ({hp['epochs']}) of recipe "
                           f"'{recipe}', so the learning rate never decays there; use milestones below {hp['epochs']}")  # fmt: skip
-    size = (DATASETS[dataset].sizes or (None,))[0]
+    size = training_images(config, dataset)
     if size is not None and hp.get("train_subset") is not None and hp["train_subset"] > size:
         raise ConfigError(f"recipe '{recipe}' on {dataset}: {hp['train_subset']} training images asked for (train_subset "
                           f"or -n{{N}}), but the training split has {size}; use at most {size}, or null for all")  # fmt: skip
     return hp
+
+
+def training_images(config: dict, dataset: str) -> int | None:
+    """Images of the real training split that training may use: all but the validation split."""
+    sizes = DATASETS[dataset].sizes
+    return None if not sizes else sizes[0] - (config["datasets"][dataset].get("validation") or 0)
 
 
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
@@ -215,7 +221,9 @@ def snapshot_list(config: dict, dataset: str, arch: str, recipe: str) -> list[in
 
 def robust_dataset_params(config: dict, dataset: str) -> dict:
     """What D_R depends on: its optimisation settings and the training (sub)set it is built from."""
-    return {**robust_dataset_settings(config), "train_subset": config["datasets"][dataset].get("train_subset")}
+    ds = config["datasets"][dataset]
+    return {**robust_dataset_settings(config), "train_subset": ds.get("train_subset"),
+            **({"validation": ds["validation"]} if ds.get("validation") else {})}  # fmt: skip
 
 
 def snapshot_epochs(config: dict) -> list[int]:
@@ -341,10 +349,18 @@ def _check_sizes_and_radii(config: dict) -> None:
             if ds.get(key) is not None and ds[key] > size:
                 raise ConfigError(f"datasets.{name}.{key}: {ds[key]} is more than the {size} images of the {spec.title} "
                                   f"{split} split; use at most {size}, or null for all")  # fmt: skip
+        usable = training_images(config, name)
+        held = f" less the {ds['validation']} of its validation split" if ds.get("validation") else ""
+        if spec.sizes and ds.get("validation") and ds["validation"] >= spec.sizes[0]:
+            raise ConfigError(f"datasets.{name}.validation: {ds['validation']} leaves no training images of the "
+                              f"{spec.sizes[0]} of the {spec.title} training split")  # fmt: skip
+        if spec.sizes and ds.get("train_subset") is not None and ds["train_subset"] > usable:
+            raise ConfigError(f"datasets.{name}.train_subset: {ds['train_subset']} is more than the {usable} images of "
+                              f"the {spec.title} training split{held}; use at most {usable}, or null for all")  # fmt: skip
         for n in ds.get("train_sizes") or []:
-            if spec.sizes and n > spec.sizes[0]:
-                raise ConfigError(f"datasets.{name}.train_sizes: {n} is more than the {spec.sizes[0]} images of the "
-                                  f"{spec.title} training split")  # fmt: skip
+            if spec.sizes and n > usable:
+                raise ConfigError(f"datasets.{name}.train_sizes: {n} is more than the {usable} images of the "
+                                  f"{spec.title} training split{held}")  # fmt: skip
         for key in ("adversarial_epsilons", "epsilons"):
             _check_radii(f"datasets.{name}.{key}", ds.get(key) or [])
         _check_increasing(f"datasets.{name}.epsilons", ds.get("epsilons") or [])

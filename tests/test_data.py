@@ -108,6 +108,21 @@ def test_subset_is_fixed_and_of_the_requested_size(prepared_mnist_like):
     assert len(a) == 10 and torch.equal(a.labels, b.labels) and test.subset(None) is test
 
 
+def test_validation_split_is_held_out_of_every_training_subset():
+    from invrob.data import TensorDataset
+
+    n = 100
+    data = TensorDataset(torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1), torch.arange(n), get_spec("mnist"))
+    val = data.validation(20)
+    train = data.subset(None, holdout=20)
+    assert len(val) == 20 and len(train) == 80
+    assert not set(val.labels.tolist()) & set(train.labels.tolist())  # disjoint: together the whole split
+    assert set(val.labels.tolist()) | set(train.labels.tolist()) == set(range(n))
+    assert torch.equal(data.subset(30, holdout=20).labels, data.subset(30).labels)  # the same first 30
+    assert len(data.subset(95, holdout=20)) == 80  # never into the validation split
+    assert torch.equal(data.validation(20).labels, val.labels)  # fixed (seeded)
+
+
 def test_to_float_maps_uint8_to_unit_interval():
     x = torch.tensor([0, 51, 255], dtype=torch.uint8)
     assert torch.allclose(to_float(x), torch.tensor([0.0, 0.2, 1.0]))
