@@ -404,6 +404,10 @@ def _check_panel(config: dict, where: str, kind: str, panel: dict, thetas: set, 
         if arch not in config["training"]:
             raise ConfigError(f"{where}: architecture '{arch}' has no settings under 'training:' "
                               f"(configured: {sorted(config['training'])}); add them there")  # fmt: skip
+    if (panel.get("epsilon_space") == "normalized" and config["evaluation"].get("attack_backend") == "advertorch"
+            and DATASETS[ds].shape[0] > 1):  # fmt: skip
+        raise ConfigError(f"{where}: normalised ε on {DATASETS[ds].title} is a radius per channel, but advertorch takes "
+                          f"one for all channels; use evaluation.attack_backend: native (or epsilon_space: pixel)")  # fmt: skip
     attack = panel.get("attack")
     if attack is not None and attack not in config["evaluation"].get("attacks", ["pgd", "fgsm"]):
         raise ConfigError(f"{where}: attack '{attack}' is not listed in evaluation.attacks")

@@ -241,6 +241,11 @@ def _without(config, arch):
         (lambda c: c["sweeps"].pop("translation"), "sweeps.translation"),
         (lambda c: c["tables"]["cusp_table1"]["rows"].append({"label": "x", "recipe": "cusp-rot30_60_90_120_180"}),
          "the curriculum has 5 steps but the learning-rate schedule only 4 stages"),
+        (lambda c: c["evaluation"].update(attack_backend="advertorch"),
+         "figures.fig2: normalised ε on CIFAR-10 is a radius per channel, but advertorch takes one"),
+        (lambda c: c["datasets"]["mnist"].update(validation=60000), "datasets.mnist.validation: 60000 leaves no"),
+        (lambda c: c["datasets"]["mnist"].update(train_subset=58000),
+         "datasets.mnist.train_subset: 58000 is more than the 55000 images of the MNIST training split less the 5000"),
     ],
 )
 def test_semantic_config_errors_name_the_key(edit, message):
