@@ -258,17 +258,38 @@ class Reader:
         if sel.get("evaluation") == "cusp":
             return self._cusp(panel, sel), _stand_in(panel, None)
         model = _model(panel, sel["model"])
-        values = [_number(self._load(f)["results"], sel) for f in _seed_files(model, sel.get("evaluation", "clean"))]
-        return sum(values) / len(values), _stand_in(panel, model)
+        return self._mean(model, sel), _stand_in(panel, model)
 
     def series(self, sel: dict) -> list[tuple[object, float]]:
-        """(group, mean over seeds) of every model of the panel, in the plan's order."""
+        """(group, mean over seeds) of every model of the panel, in the plan's order; for the snapshots
+        of one training run (a snapshot_asr target) the snapshots in epoch order, ``(epoch, value)``."""
         panel = self.panel(sel)
-        out = []
-        for model in panel["models"]:
-            values = [_number(self._load(f)["results"], sel) for f in _seed_files(model, sel.get("evaluation", "clean"))]
-            out.append((model.get("label", model["group"]), sum(values) / len(values)))
-        return out
+        if "model" in sel:  # one training run's snapshots
+            model = _model(panel, sel["model"])
+            files = [self._load(f) for f in _seed_files(model, sel.get("evaluation", "clean"))]
+            runs = [f.get("snapshots") for f in files]
+            if any(r is None for r in runs):
+                raise ClaimError("a series of one model reads its training snapshots (a snapshot_asr target)")
+            return [(run["epoch"], sum(_number(r[i]["results"], sel) for r in runs) / len(runs))
+                    for i, run in enumerate(runs[0])]  # fmt: skip
+        return [(model.get("label", model["group"]), self._mean(model, sel)) for model in panel["models"]]
+
+    def _mean(self, model: dict, sel: dict) -> float:
+        """A model's value, mean over seeds; for a file of training snapshots, ``over_snapshots`` (mean,
+        min, max or last, default mean) of its snapshots' values."""
+        values = []
+        for path in _seed_files(model, sel.get("evaluation", "clean")):
+            data = self._load(path)
+            if "snapshots" in data:
+                per = [_number(run["results"], sel) for run in data["snapshots"]]
+                how = sel.get("over_snapshots", "mean")
+                reduce = {"mean": lambda v: sum(v) / len(v), "min": min, "max": max, "last": lambda v: v[-1]}
+                if how not in reduce:
+                    raise ClaimError(f"over_snapshots is one of {', '.join(reduce)}, not {how!r}")
+                values.append(reduce[how](per))
+            else:
+                values.append(_number(data["results"], sel))
+        return sum(values) / len(values)
 
     def _load(self, path: str) -> dict:
         if path not in self.cache:

@@ -191,3 +191,24 @@ def test_the_rule_reads_what_exists_and_what_this_run_builds(tmp_path):
     md = (tmp_path / "claims.md").read_text()
     assert "checked at quick scale — 1 claims: 0 holds, 0 fails, 0 not judged, 1 not built" in md
     assert (tmp_path / "claims.csv").read_text().startswith("id,paper,where,type,quote,quantity,paper_value")
+
+
+def test_claims_about_training_snapshots_read_every_snapshot():
+    config = load_config()
+    plan = figure_plan(config, "p003_fig1_2")
+    model = plan["panels"][0]["models"][0]
+    path = model["evals"]["0"]["spatial-grid775"]
+    asr = [0.2, 0.9, 0.94, 0.96]
+    files = {path: {"evaluation": "spatial-grid775",
+                    "snapshots": [{"epoch": e, "results": {"attack_success_rate": a, "accuracy": 1 - a}}
+                                  for e, a in zip((1, 4, 8, 100), asr)]}}  # fmt: skip
+    sel = {"target": "p003_fig1_2", "panel": 0, "model": "rot0", "evaluation": "spatial-grid775",
+           "y": "attack_success_rate"}  # fmt: skip
+    mean = claim(id="mean", type="level", expect={"op": "≈", "value": 0.75, "tolerance": 0.01},
+                 value={**sel, "over_snapshots": "mean"})
+    last = claim(id="last", type="level", expect={"op": ">", "value": 0.95}, value={**sel, "over_snapshots": "last"})
+    rise = claim(id="rise", type="trend", expect="increasing", series=sel)
+    rows = judge_all(config, [mean, last, rise], files)
+    assert rows["mean"]["ours"] == "0.75" and rows["mean"]["verdict"] == "holds"  # (0.2 + 0.9 + 0.94 + 0.96) / 4
+    assert rows["last"]["ours"] == "0.96" and rows["last"]["verdict"] == "holds"
+    assert rows["rise"]["verdict"] == "holds" and rows["rise"]["detail"] == "over 1, 4, 8, 100"
