@@ -335,7 +335,8 @@ def spearman(values: list[float]) -> float:
 def _describe(sel: dict) -> str:
     parts = [sel["target"]]
     if "panel" in sel:
-        parts.append(f"panel {sel['panel']}")
+        panel = sel["panel"]
+        parts.append(f"panel {'/'.join(map(str, panel.values())) if isinstance(panel, dict) else panel}")
     if "model" in sel:
         parts.append(f"model {sel['model']}")
     parts.append(sel.get("evaluation", "clean"))
