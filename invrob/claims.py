@@ -58,7 +58,7 @@ class NotBuilt(Exception):
 def load_claims(path: str | Path) -> list[dict]:
     """The claims of ``path``, checked for shape (not yet against a config)."""
     try:
-        claims = yaml.safe_load(Path(path).read_text())
+        claims = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C if built
     except (OSError, yaml.YAMLError) as exc:
         raise ClaimError(f"{path}: cannot read the claims ({exc})") from None
     if not isinstance(claims, list) or not claims:
