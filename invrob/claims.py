@@ -9,16 +9,17 @@ target reads, so a claim about Fig 1 is judged on exactly the numbers Fig 1 plot
 Types and verdicts:
 
 * ``level``: one number against the paper's (``>``, ``<`` or ``≈`` within ``tolerance``).  Judged only
-  where the panel's dataset and model are the paper's: under a stand-in (quick scale) the verdict is
-  ``not judged``.
+  at paper scale where the panel's dataset and model are the paper's: at a reduced scale, under a
+  stand-in, or where the claim says ``stand_in:`` (the paper's model is unknown), ``not judged``.
 * ``trend``: the values over the models of a panel in the plan's order (training θ, ε, α, …) rise or
   fall: Spearman's ρ between position and value at least ``min_rho`` (default 0.5) in the claimed
   direction, and the last model beyond the first.  Judged at any scale.
 * ``compare``: value ``a`` above (or below) value ``b`` by more than ``margin`` (default 0).  Judged at
   any scale.
 
-``not built``: an evaluation file a claim needs does not exist (yet) in this folder.  The table is
-built from whatever evaluations exist, plus the ones this run builds (``claim_inputs``).
+``not built``: an evaluation file a claim needs does not exist (yet) in this folder; ``not measured``:
+this config does not measure it (a panel, model, evaluation or grid point absent at this scale).
+The table is built from whatever evaluations exist, plus the ones this run builds (``claim_inputs``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ OPERATORS = (">", "<", "≈")
 # evaluation roles a selector may name; `robustness[-rotated]` is the panel's attack, in its ε space
 ROLE_X_KEYS = ("epsilon", "theta", "range")
 CUSP_VALUES = ("adv", "std", "spatial", "pareto")
-VERDICTS = ("holds", "fails", "not judged", "not built")
+RESULT_KEYS = ("accuracy", "one_minus_fooling_rate", "invariance", "mean_l2", "median_l2", "angles_deg",
+               "attack_success_rate", "clean_accuracy")  # fmt: skip
+REDUCE = {"min": min, "max": max, "mean": lambda v: sum(v) / len(v)}
+OVER_SNAPSHOTS = {**REDUCE, "last": lambda v: v[-1]}
+VERDICTS = ("holds", "fails", "not judged", "not measured", "not built")
 CSV_HEADER = ["id", "paper", "where", "type", "quote", "quantity", "paper_value", "tolerance", "ours", "verdict",
               "detail", "scale"]  # fmt: skip
 
@@ -49,7 +54,11 @@ class ClaimError(ValueError):
 
 
 class NotBuilt(Exception):
-    """An evaluation file (or a target, panel or model at this scale) a claim needs is missing."""
+    """An evaluation file a claim needs does not exist in this folder (yet)."""
+
+
+class NotMeasured(Exception):
+    """This config does not measure what a claim needs (a panel, model, evaluation or grid point)."""
 
 
 # --------------------------------------------------------------------------- reading and checking
@@ -118,9 +127,10 @@ def check_claims(plans: dict, claims: list[dict], configured: set[str]) -> None:
         for sel in selectors(claim):
             if sel["target"] not in configured:
                 raise ClaimError(f"{where}: no figure or table '{sel['target']}' in the config")
+            _check_keys(sel, where)
             try:
                 _panel(plans[sel["target"]], sel)
-            except NotBuilt:
+            except NotMeasured:
                 continue
             if sel.get("evaluation") == "cusp":
                 if plans[sel["target"]]["kind"] != "cusp" or sel.get("y") not in CUSP_VALUES:
@@ -130,6 +140,16 @@ def check_claims(plans: dict, claims: list[dict], configured: set[str]) -> None:
             role = sel.get("evaluation", "clean")
             if role not in known_roles():
                 raise ClaimError(f"{where}: unknown evaluation '{role}'; known: {', '.join(sorted(known_roles()))}")
+
+
+def _check_keys(sel: dict, where: str) -> None:
+    y = sel.get("y", "accuracy")
+    known = CUSP_VALUES if sel.get("evaluation") == "cusp" else RESULT_KEYS
+    if y not in known:
+        raise ClaimError(f"{where}: y '{y}' is not one of {', '.join(known)}")
+    for key, options in (("reduce", REDUCE), ("over_snapshots", OVER_SNAPSHOTS)):
+        if key in sel and sel[key] not in options:
+            raise ClaimError(f"{where}: {key} '{sel[key]}' is not one of {', '.join(options)}")
 
 
 def known_roles() -> set[str]:
@@ -149,13 +169,13 @@ def _panel(plan: dict, sel: dict) -> dict:
     panels = plan["panels"]
     if isinstance(choice, int):
         if choice >= len(panels):
-            raise NotBuilt(f"{plan['name']} has {len(panels)} panel(s) here")
+            raise NotMeasured(f"{plan['name']} has {len(panels)} panel(s) here")
         return panels[choice]
     fields = {"dataset": "paper_dataset", "arch": "paper_arch"}
     for panel in panels:
         if all(panel.get(fields.get(k, k)) == v for k, v in choice.items()):
             return panel
-    raise NotBuilt(f"{plan['name']} has no panel {choice} here")
+    raise NotMeasured(f"{plan['name']} has no panel {choice} here")
 
 
 def _same_group(group, wanted) -> bool:
@@ -175,7 +195,7 @@ def _model(panel: dict, wanted) -> dict:
             return model
         if "label" not in model and _same_group(model["group"], wanted):
             return model
-    raise NotBuilt(f"no model {wanted!r} in this panel here")
+    raise NotMeasured(f"no model {wanted!r} in this panel here")
 
 
 def _evaluation_name(names: list[str], role: str) -> str | None:
@@ -193,7 +213,7 @@ def _seed_files(model: dict, role: str) -> list[str]:
     names = list(next(iter(model["evals"].values())))
     name = _evaluation_name(names, role)
     if name is None:  # e.g. a reduced config evaluates fewer attacks
-        raise NotBuilt(f"this model is not evaluated with {role} here (it has {', '.join(names)})")
+        raise NotMeasured(f"this model is not evaluated with {role} here (it has {', '.join(names)})")
     return [by_ev[name] for by_ev in model["evals"].values()]
 
 
@@ -210,14 +230,18 @@ def _number(results: dict, sel: dict) -> float:
         x = parse_epsilon(sel["x"])
         hits = [i for i, g in enumerate(grid) if math.isclose(g, x, abs_tol=1e-9)]
         if not hits:
-            raise NotBuilt(f"{key} = {x:g} is not on the evaluated grid {grid}")
+            raise NotMeasured(f"{key} = {x:g} is not on the evaluated grid {grid}")
         value = value[hits[0]]
     if isinstance(value, list):
-        reduce = {"min": min, "max": max, "mean": lambda v: sum(v) / len(v)}.get(sel.get("reduce", ""))
+        reduce = REDUCE.get(sel.get("reduce", ""))
         if reduce is None:
             raise ClaimError(f"'{y}' is a list: say reduce: min, max or mean")
         value = reduce(value)
     return float(value)
+
+
+def _panel_files(panel: dict) -> list[str]:
+    return [f for m in panel["models"] for by_ev in m["evals"].values() for f in by_ev.values()]
 
 
 def _stand_in(panel: dict, model: dict | None) -> str:
@@ -232,13 +256,13 @@ def _stand_in(panel: dict, model: dict | None) -> str:
 class Reader:
     """Selector values from the evaluation files of the targets' plans ({name: plan}; files read once)."""
 
-    def __init__(self, plans: dict, read: Callable, exists: Callable = os.path.exists):
-        self.plans, self.read, self.exists = plans, read, exists
+    def __init__(self, plans: dict, read: Callable, exists: Callable = os.path.exists, scale: str = "paper"):
+        self.plans, self.read, self.exists, self.scale = plans, read, exists, scale
         self.cache: dict[str, dict] = {}
 
     def panel(self, sel: dict) -> dict:
         if sel["target"] not in self.plans:
-            raise NotBuilt(f"no target '{sel['target']}' in this config")
+            raise NotMeasured(f"no target '{sel['target']}' in this config")
         return _panel(self.plans[sel["target"]], sel)
 
     def files(self, sel: dict) -> list[str]:
@@ -246,10 +270,10 @@ class Reader:
         try:
             panel = self.panel(sel)
             if sel.get("evaluation") == "cusp":
-                return [f for m in panel["models"] for by_ev in m["evals"].values() for f in by_ev.values()]
+                return _panel_files(panel)
             models = [_model(panel, sel["model"])] if "model" in sel else panel["models"]
             return [f for m in models for f in _seed_files(m, sel.get("evaluation", "clean"))]
-        except (NotBuilt, ClaimError):
+        except NotMeasured:
             return []
 
     def value(self, sel: dict) -> tuple[float, str]:
@@ -266,8 +290,7 @@ class Reader:
         panel = self.panel(sel)
         if "model" in sel:  # one training run's snapshots
             model = _model(panel, sel["model"])
-            files = [self._load(f) for f in _seed_files(model, sel.get("evaluation", "clean"))]
-            runs = [f.get("snapshots") for f in files]
+            runs = [self._load(f).get("snapshots") for f in _seed_files(model, sel.get("evaluation", "clean"))]
             if any(r is None for r in runs):
                 raise ClaimError("a series of one model reads its training snapshots (a snapshot_asr target)")
             return [(run["epoch"], sum(_number(r[i]["results"], sel) for r in runs) / len(runs))
@@ -282,11 +305,7 @@ class Reader:
             data = self._load(path)
             if "snapshots" in data:
                 per = [_number(run["results"], sel) for run in data["snapshots"]]
-                how = sel.get("over_snapshots", "mean")
-                reduce = {"mean": lambda v: sum(v) / len(v), "min": min, "max": max, "last": lambda v: v[-1]}
-                if how not in reduce:
-                    raise ClaimError(f"over_snapshots is one of {', '.join(reduce)}, not {how!r}")
-                values.append(reduce[how](per))
+                values.append(OVER_SNAPSHOTS[sel.get("over_snapshots", "mean")](per))
             else:
                 values.append(_number(data["results"], sel))
         return sum(values) / len(values)
@@ -301,9 +320,11 @@ class Reader:
     def _cusp(self, panel: dict, sel: dict) -> float:
         from .plotting import cusp_rows_stats
 
-        files = [f for m in panel["models"] for by_ev in m["evals"].values() for f in by_ev.values()]
-        evals = {f: self._load(f) for f in files}
-        _, stats = cusp_rows_stats({"panels": [panel]}, evals)
+        evals = {f: self._load(f) for f in _panel_files(panel)}
+        try:
+            _, stats = cusp_rows_stats({"panels": [panel]}, evals)
+        except ValueError as exc:  # the table's ε or θ is not on the evaluated grid
+            raise NotMeasured(str(exc)) from None
         row = next((r for r in stats if r["index"] == _model(panel, sel["model"])["group"]), None)
         value = row[sel["y"]]
         return float(value) if sel["y"] == "pareto" else float(value[0]) / 100
@@ -362,8 +383,10 @@ def judge(claim: dict, reader: Reader) -> dict:
             row["tolerance"] = str(expect.get("tolerance", ""))
             value, stand_in = reader.value(claim["value"])
             row["ours"] = _fmt(value)
-            if stand_in:
-                return {**row, "verdict": "not judged", "detail": f"level claims need the paper's setup: {stand_in}"}
+            why = (stand_in or claim.get("stand_in")
+                   or (f"{reader.scale} scale" if reader.scale != "paper" else ""))  # fmt: skip
+            if why:
+                return {**row, "verdict": "not judged", "detail": f"level claims need the paper's scale and setup: {why}"}
             target = float(expect["value"])
             ok = {">": value > target, "<": value < target, "≈": abs(value - target) <= float(expect.get("tolerance", 0))}
             return {**row, "verdict": "holds" if ok[expect["op"]] else "fails"}
@@ -391,6 +414,8 @@ def judge(claim: dict, reader: Reader) -> dict:
         return {**row, "verdict": "holds" if ok else "fails"}
     except NotBuilt as exc:
         return {**row, "ours": row.get("ours", ""), "verdict": "not built", "detail": str(exc)}
+    except NotMeasured as exc:
+        return {**row, "ours": row.get("ours", ""), "verdict": "not measured", "detail": str(exc)}
     except ClaimError as exc:
         raise ClaimError(f"config/claims.yaml: claim '{claim['id']}': {exc}") from None
 
@@ -429,7 +454,7 @@ def claim_inputs(plans: dict, claims: list[dict], building: set[str],
 def scoreboard(plans: dict, claims: list[dict], scale: str, read: Callable,
                exists: Callable = os.path.exists) -> list[dict]:  # fmt: skip
     """Every claim judged on the evaluation files of ``plans`` that exist."""
-    reader = Reader(plans, read, exists)
+    reader = Reader(plans, read, exists, scale)
     return [{**judge(claim, reader), "scale": scale} for claim in claims]
 
 
@@ -449,12 +474,13 @@ def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str) ->
         return str(text).replace("|", "\\|").replace("\n", " ")
 
     lines = [f"**Claims of papers 000, 001, 003 and 004 checked at {scale} scale — {summary(rows)}.** "
-             "Level claims are judged only on the paper's dataset and model; trends and comparisons at any scale; "
-             "'not built': an evaluation this needs does not exist in this folder yet.", "",
+             "Level claims are judged only at paper scale on the paper's dataset and model; trends and comparisons at "
+             "any scale; 'not measured': this config does not measure it (a model, evaluation or grid point absent "
+             "at this scale); 'not built': an evaluation it needs does not exist in this folder yet.", "",
              "| claim | paper | where | quote | quantity | paper | ours | verdict |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         paper = r["paper_value"] + (f" (± {r['tolerance']})" if r["tolerance"] and r["type"] == "level" else "")
-        verdict = r["verdict"] + (f": {r['detail']}" if r["verdict"] in ("not built", "not judged") else "")
+        verdict = r["verdict"] + (f": {r['detail']}" if r["verdict"] not in ("holds", "fails") else "")
         lines.append("| " + " | ".join(cell(c) for c in (r["id"], r["paper"], r["where"], r["quote"], r["quantity"],
                                                            paper, r["ours"], verdict)) + " |")  # fmt: skip
     Path(out_md).write_text("\n".join(lines) + "\n")

@@ -183,7 +183,6 @@ def robustness_axes(evaluation: dict) -> dict:
     return {"xlabel": f"ε (ℓ∞, {SPACE_LABELS[space_of(evaluation)]})", "xlim": (0, 1), "ylim": (0, 101)}
 
 
-
 INVARIANCE_AXES = {"xlabel": "test rotation range ±θ°", "ylabel": "rate of invariance (%)", "xlim": (0, 180),
                    "ylim": (0, 101), "title": "rotation invariance profile"}  # fmt: skip
 

@@ -148,12 +148,18 @@ def _require(panel: dict, key: str, where: str):
     return panel[key]
 
 
+def training_images(config: dict, dataset: str) -> int | None:
+    """Images of the real training split that training may use: all but the validation split."""
+    sizes = DATASETS[dataset].sizes
+    return None if not sizes else sizes[0] - (config["datasets"][dataset].get("validation") or 0)
+
+
 def _train_sizes(config: dict, dataset: str) -> list[tuple[int, str | None]]:
     """(N, recipe suffix) per configured training-set size; the full (sub)set needs no suffix, so
     its models are the sweep's ``rot0`` / ``rot180`` (at paper scale the whole training split)."""
     full = config["datasets"][dataset].get("train_subset")
-    if full is None and DATASETS[dataset].sizes:  # the whole training split less its validation split
-        full = DATASETS[dataset].sizes[0] - (config["datasets"][dataset].get("validation") or 0)
+    if full is None:  # the whole training split less its validation split
+        full = training_images(config, dataset)
     out = []
     for n in config["datasets"][dataset].get("train_sizes") or []:
         out.append((n, None if full is not None and n >= full else n))
@@ -254,11 +260,12 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                 for t in thetas]  # fmt: skip
     if kind == "rotation_accuracy":
         models = []
-        for arch in panel["archs"]:
-            models.append(_model(config, ds, arch, rotation_recipe(0), [arch, "none"], ["invariance-rotation"]))
+        for arch, paper_arch in zip(panel["archs"], panel["paper_archs"]):
+            models.append({**_model(config, ds, arch, rotation_recipe(0), [arch, "none"], ["invariance-rotation"]),
+                           "paper_arch": paper_arch})  # fmt: skip
             if panel.get("augmented"):
-                models += [_model(config, ds, arch, rotation_recipe(t), [arch, float(t)], ["invariance-rotation"])
-                           for t in thetas]  # fmt: skip
+                models += [{**_model(config, ds, arch, rotation_recipe(t), [arch, float(t)], ["invariance-rotation"]),
+                            "paper_arch": paper_arch} for t in thetas]  # fmt: skip
         return models
     if kind == "sample_size":
         sizes = _train_sizes(config, ds)
@@ -266,11 +273,12 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
             raise PlanError(f"{where}: datasets.{ds}.train_sizes (the training-set sizes) is not set")
         rotation = panel.get("rotation", 180)
         models = []
-        for arch in panel["archs"]:
+        for arch, paper_arch in zip(panel["archs"], panel["paper_archs"]):
             for theta in (0, rotation):
                 for n, suffix in sizes:
                     recipe = rotation_recipe(theta) if suffix is None else with_train_size(rotation_recipe(theta), n)
-                    models.append(_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]))
+                    models.append({**_model(config, ds, arch, recipe, [arch, float(theta), n], ["invariance-rotation"]),
+                                   "paper_arch": paper_arch})  # fmt: skip
         return models
     if kind == "snapshot_asr":
         recipe = _require(panel, "recipe", where)

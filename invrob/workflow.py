@@ -33,6 +33,7 @@ from .targets import (
     plan_files,
     plan_models,
     robust_dataset_path,
+    training_images,
 )
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
@@ -91,6 +92,14 @@ def claims_file(config: dict) -> Path | None:
     """The claims file (``claims:``, relative to the workflow folder), or None when the config has none."""
     name = config.get("claims")
     return None if not name else (WORKFLOW_ROOT / name if not Path(name).is_absolute() else Path(name))
+
+
+def claims_input(config: dict) -> str:
+    """The claims file, the scoreboard's first input; a short error when the config has none."""
+    path = claims_file(config)
+    if path is None:
+        raise ConfigError("this config has no claims (claims: null): set claims: config/claims.yaml for the scoreboard")
+    return str(path)
 
 
 def claim_plans(config: dict, claims: list[dict]) -> dict:
@@ -187,12 +196,6 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
         raise ConfigError(f"recipe '{recipe}' on {dataset}: {hp['train_subset']} training images asked for (train_subset "
                           f"or -n{{N}}), but the training split has {size}; use at most {size}, or null for all")  # fmt: skip
     return hp
-
-
-def training_images(config: dict, dataset: str) -> int | None:
-    """Images of the real training split that training may use: all but the validation split."""
-    sizes = DATASETS[dataset].sizes
-    return None if not sizes else sizes[0] - (config["datasets"][dataset].get("validation") or 0)
 
 
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:

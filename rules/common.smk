@@ -6,7 +6,7 @@ from invrob.workflow import (
     check_config,
     claim_plans,
     claims_evaluations,
-    claims_file,
+    claims_input,
     config_claims,
     evaluation_settings,
     figure_evaluations,

@@ -59,32 +59,31 @@ rule table:
 # The claims scoreboard: every claim of config/claims.yaml judged on the evaluations that exist in this
 # folder or that this run builds (under `all`: all of them); a claim whose files are missing says
 # 'not built'.  When more evaluations exist, the set of inputs changes and the next request reruns it.
-if CLAIMS:
-
-    rule claims:
-        input:
-            claims=str(claims_file(config)),
-            evals=lambda w: claims_evaluations(config, CLAIMS, workflow.dag_settings.targets),
-        output:
-            csv="tables/claims.csv",
-            md="tables/claims.md",
-        params:
-            claims=CLAIMS,
-            plans=lambda w: claim_plans(config, CLAIMS),
-            scale=config.get("scale", "paper"),
-            code=lambda w: job_code("claims"),
-        threads: res("table", "threads")
-        resources:
-            mem_mb=res("table", "mem_mb"),
-            runtime=res("table", "runtime"),
-        conda:
-            "../environment.yml"
-        log:
-            "logs/tables/claims.log",
-        benchmark:
-            "benchmarks/tables/claims.tsv"
-        script:
-            "../scripts/claims.py"
+# With `claims: null` in the config there is no scoreboard (`all` leaves it out; asking for it says so).
+rule claims:
+    input:
+        claims=lambda w: claims_input(config),
+        evals=lambda w: claims_evaluations(config, CLAIMS, workflow.dag_settings.targets),
+    output:
+        csv="tables/claims.csv",
+        md="tables/claims.md",
+    params:
+        claims=CLAIMS,
+        plans=lambda w: claim_plans(config, CLAIMS),
+        scale=config.get("scale", "paper"),
+        code=lambda w: job_code("claims"),
+    threads: res("table", "threads")
+    resources:
+        mem_mb=res("table", "mem_mb"),
+        runtime=res("table", "runtime"),
+    conda:
+        "../environment.yml"
+    log:
+        "logs/tables/claims.log",
+    benchmark:
+        "benchmarks/tables/claims.tsv"
+    script:
+        "../scripts/claims.py"
 
 
 # Any other file under figures/ or tables/: a short error listing the valid targets, before any job

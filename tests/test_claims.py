@@ -84,6 +84,10 @@ def test_a_claim_about_a_missing_target_or_evaluation_is_a_config_error(tmp_path
     level = claim(type="level", expect={"op": ">", "value": 0.5})
     with pytest.raises(ClaimError, match="no figure or table 'fig99'"):
         check_claims(plans, [{**level, "value": {"target": "fig99"}}], set(config["figures"]))
+    with pytest.raises(ClaimError, match="y 'acuracy' is not one of accuracy"):
+        check_claims(plans, [{**level, "value": {"target": "fig1", "y": "acuracy"}}], {"fig1"})
+    with pytest.raises(ClaimError, match="reduce 'median' is not one of min, max, mean"):
+        check_claims(plans, [{**level, "value": {"target": "fig1", "y": "accuracy", "reduce": "median"}}], {"fig1"})
     with pytest.raises(ClaimError, match="unknown evaluation 'deepfoo'; known: clean, cusp, deepfool"):
         check_claims(plans, [{**level, "value": {"target": "fig1", "evaluation": "deepfoo"}}], {"fig1"})
     (tmp_path / "claims.yaml").write_text(yaml.safe_dump([{**level, "value": {"target": "fig99"}}]))
@@ -128,7 +132,7 @@ def test_trends_levels_and_comparisons_judged_on_made_up_evaluations():
     assert rows["level"]["verdict"] == "holds" and rows["level"]["ours"] == "0.6333"  # 0.8 − 60/360
     assert rows["near"]["verdict"] == "fails" and rows["near"]["ours"] == "0.3"
     assert rows["compare"]["verdict"] == "holds" and rows["compare"]["ours"] == "0.8 vs 0.3"
-    assert rows["off"]["verdict"] == "not built" and "0.2 is not on the evaluated grid" in rows["off"]["detail"]
+    assert rows["off"]["verdict"] == "not measured" and "0.2 is not on the evaluated grid" in rows["off"]["detail"]
     assert rows["df"]["verdict"] == "not built" and "deepfool-normalized.json" in rows["df"]["detail"]
     # two seeds: the mean over seeds
     two = copy.deepcopy(config)
@@ -150,6 +154,26 @@ def test_levels_under_a_stand_in_are_not_judged_but_trends_are():
     rows = judge_all(quick, [level, trend], files)
     assert rows["level"]["verdict"] == "not judged" and "stdcnn on fashion_mnist stands in" in rows["level"]["detail"]
     assert rows["trend"]["verdict"] == "holds"
+    # Fashion-MNIST StdCNN is paper 000's own setup (Fig 24), but a quick-scale level is still not judged
+    fig21 = figure_plan(quick, "fig21")
+    files = fake_files(fig21, "invariance-rotation", lambda group, seed: {"theta": [0, 15], "accuracy": [0.9, 0.8],
+                                                                          "invariance": [1.0, 0.9]})
+    on_fmnist = {"target": "fig21", "panel": {"dataset": "fashion_mnist"}, "model": ["gcnn", "none"],
+                 "evaluation": "invariance-rotation", "x": 15, "y": "accuracy"}
+    level = claim(id="fm", type="level", expect={"op": ">", "value": 0.5}, value=on_fmnist)
+    assert "quick scale" in judge_all(quick, [level], files)["fm"]["detail"]
+    paper = load_config()  # at paper scale: judged, and the second architecture of a panel is not a stand-in
+    level_paper = claim(id="fm", type="level", expect={"op": ">", "value": 0.5}, value={**on_fmnist, "x": 10})
+    assert judge_all(paper, [level_paper], {})["fm"]["verdict"] == "not built"  # no file yet
+    files_fm = {}
+    for panel in figure_plan(paper, "fig21")["panels"]:
+        for m in panel["models"]:
+            files_fm[m["evals"]["0"]["invariance-rotation"]] = {"results": {"theta": [0, 10], "accuracy": [0.9, 0.8],
+                                                                            "invariance": [1, 0.9]}}  # fmt: skip
+    row = judge_all(paper, [level_paper], files_fm)["fm"]
+    assert row["verdict"] == "holds" and row["ours"] == "0.8"
+    unknown = {**level_paper, "stand_in": "the paper names no network"}
+    assert judge_all(paper, [unknown], files_fm)["fm"]["verdict"] == "not judged"
 
 
 def test_cusp_rows_and_table_columns_are_selected_by_their_config_labels():
@@ -189,7 +213,7 @@ def test_the_rule_reads_what_exists_and_what_this_run_builds(tmp_path):
     rows = scoreboard(plans, [trend], "quick", read=lambda p: {}, exists=lambda p: False)
     write_scoreboard(rows, tmp_path / "claims.csv", tmp_path / "claims.md", "quick")
     md = (tmp_path / "claims.md").read_text()
-    assert "checked at quick scale — 1 claims: 0 holds, 0 fails, 0 not judged, 1 not built" in md
+    assert "checked at quick scale — 1 claims: 0 holds, 0 fails, 0 not judged, 0 not measured, 1 not built" in md
     assert (tmp_path / "claims.csv").read_text().startswith("id,paper,where,type,quote,quantity,paper_value")
 
 
