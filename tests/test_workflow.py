@@ -438,8 +438,9 @@ def test_cifar10_figures_build_from_generated_32x32_data(workflow_copy):
     overlay = {
         "stand_ins": {"datasets": {"cifar10": "cifar10"},
                       "archs": {"vgg16": "vgg16", "p4vgg16": "p4vgg16", "madry_resnet": "madry_resnet"}},
+        # three radii (the figures' 0.01 and 8/255): the CIFAR path, not the length of its grid, is under test
         "datasets": {"cifar10": {"train_subset": None, "test_subset": 8, "adversarial_epsilons": ["8/255"],
-                                 "pgd": {"steps": 1, "step_size": 0.0314}}},
+                                 "pgd": {"steps": 1, "step_size": 0.0314}, "epsilons": [0.0, 0.01, "8/255"]}},
         "training": {arch: {"epochs": 1, "batch_size": 20, "lr_milestones": []} for arch in ("vgg16", "madry_resnet")},
     }  # fmt: skip
     (workflow_copy / "cifar.yaml").write_text(yaml.safe_dump(overlay))
