@@ -142,8 +142,8 @@ def unknown_target_message(config: dict, path: str) -> str:
     return (f"'{path}' is not a target of this workflow (config: figures, tables); ask for `all` or\n"
             f"  figures/NAME.pdf|png|csv, NAME one of: {figures}\n"
             f"  tables/NAME.md|csv|tex, NAME one of: {tables}"
-            + ("\n  tables/claims.md|csv (the claims scoreboard)" if config.get("claims")
-               else "\n  (no tables/claims.md: the config says claims: null)"))  # fmt: skip
+            + ("; tables/claims.md|csv (the claims scoreboard)" if config.get("claims")
+               else " (no claims scoreboard: the config says claims: null)"))  # fmt: skip
 
 
 def not_a_target_pattern(config: dict) -> str:
