@@ -29,6 +29,15 @@ class Constant(nn.Module):
         return logits + 0.0 * x.flatten(1).sum(1, keepdim=True)
 
 
+def frozen_model(arch="stdcnn", dataset_name="mnist"):
+    """A seeded, untrained model in eval mode whose parameters need no gradients (attacks only)."""
+    torch.manual_seed(0)
+    model = build_model(arch, get_spec(dataset_name)).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def dataset(n=40, seed=0):
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g)
@@ -106,10 +115,7 @@ def test_top_singular_subspace_of_rows_in_a_known_plane():
 
 
 def test_perturbation_angles_and_deepfool_distance_run_on_a_model():
-    torch.manual_seed(0)
-    model = build_model("stdcnn", get_spec("mnist")).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model = frozen_model("stdcnn", "mnist")
     data = dataset(12)
     out = perturbation_subspace_angles(model, data, 0.1, {"steps": 2, "step_size": 0.05, "random_start": True}, 4, k=3)
     assert len(out["angles_deg"]) == 3 and all(0 <= a <= 90 for a in out["angles_deg"])
@@ -142,10 +148,7 @@ def test_robustness_profile_on_rotated_test_data_uses_the_rotated_images():
 def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_std():
     from invrob.attacks import channel_unit
 
-    torch.manual_seed(0)
-    model = build_model("stdcnn", get_spec("mnist")).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model = frozen_model("stdcnn", "mnist")
     data = dataset(24)
     sigma = get_spec("mnist").std[0]
     unit = channel_unit(get_spec("mnist").std)
@@ -172,11 +175,8 @@ def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_
 def test_normalised_epsilon_on_three_channels_is_a_per_channel_pixel_radius():
     from invrob.attacks import LinfPGD, channel_unit, make_attack
 
-    torch.manual_seed(0)
     spec = get_spec("cifar10")
-    model = build_model("vgg16", spec).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    model = frozen_model("vgg16", "cifar10")
     x = 0.3 + 0.4 * torch.rand(4, 3, 32, 32)  # away from the box: the radius is reached in every channel
     y = torch.randint(0, 10, (4,))
     unit = channel_unit(spec.std)
