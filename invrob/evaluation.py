@@ -182,7 +182,6 @@ EVALUATIONS: dict[str, Callable] = {
     "pgd-l2": _pgd_success("l2"),
     **{f"spatial-{attack}": _spatial_attack(attack) for attack in SPATIAL_ATTACKS},
 }
-assert all(in_space(name, "normalized") in EVALUATIONS for name in SPACED)
 
 
 def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = None,

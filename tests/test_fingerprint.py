@@ -138,3 +138,13 @@ def test_the_packages_jobs_reach_what_they_run_and_nothing_else():
     assert "invrob.plotting:draw_tradeoff" in figure and "invrob.plotting:draw_pareto" not in figure
     assert job_code("evaluate", evaluation="clean", arch="stdcnn", dataset="mnist") != job_code(
         "evaluate", evaluation="clean", arch="gcnn", dataset="mnist")
+
+
+def test_every_spaced_evaluation_has_its_normalised_twin_and_figures_do_not_reach_evaluation_code():
+    from invrob.evaluation import EVALUATIONS, SPACED, in_space
+    from invrob.fingerprint import reached_symbols
+
+    assert all(in_space(name, "normalized") in EVALUATIONS for name in SPACED)
+    figure = reached_symbols("invrob.jobs:figure_job", kind="rotation_tradeoff")
+    assert "invrob.evaluation:split_space" in figure  # the naming helper only, not the metrics
+    assert not [s for s in figure if s.startswith("invrob.metrics:") or s == "invrob.evaluation:EVALUATIONS"]
