@@ -422,7 +422,8 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     checkpoints = sorted(str(p.relative_to(workflow_copy)) for p in (workflow_copy / "results").rglob("model.pt"))
     path = workflow_copy / "invrob" / "training.py"
     original = path.read_text()
-    path.write_text(original.replace("    monitor_set = load_split(", "    refactored = None\n    monitor_set = load_split(", 1))
+    assert original.count("\n    robust_set = None\n") == 1
+    path.write_text(original.replace("\n    robust_set = None\n", "\n    refactored = None\n    robust_set = None\n", 1))
     assert job_counts(snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout)["train"] == first["train"]
     snakemake(workflow_copy, "--cleanup-metadata", *checkpoints, "--cores", "1", *tiny)
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
