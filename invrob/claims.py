@@ -423,30 +423,31 @@ def judge(claim: dict, reader: Reader) -> dict:
 # --------------------------------------------------------------------------- the rule's inputs and outputs
 
 
-def requested_targets(config: dict, requested) -> set[str]:
-    """The figures and tables a Snakemake run builds: all of them under `all` (or no target)."""
+def requested_targets(config: dict, requested, subsets: Callable = lambda section: ()) -> set[tuple[str, str]]:
+    """(name, section) of the figures and tables a Snakemake run builds: all of them under `all` (or no
+    target); ``subsets(section)``: the other names a target may take there (``NAME-DATASET``)."""
     requested = set(requested or ())
-    names = set(config.get("figures") or {}) | set(config.get("tables") or {})
+    names = {(n, s) for s in ("figures", "tables") for n in (config.get(s) or {})}
     if not requested or "all" in requested:
         return names
     out = set()
     for target in requested:
         section, _, file = str(target).partition("/")
         if section in ("figures", "tables"):
-            out.add(file.rsplit(".", 1)[0])
-    return out & names
+            out.add((file.rsplit(".", 1)[0], section))
+    return {(n, s) for n, s in out if (n, s) in names or n in subsets(s)}
 
 
 def claim_inputs(plans: dict, claims: list[dict], building: set[str],
                  exists: Callable = os.path.exists) -> list[str]:  # fmt: skip
-    """The evaluation files the scoreboard reads: those that exist, and those of the targets this run
-    builds (``building``, see ``requested_targets``), so that `all` judges what it has just built."""
+    """The evaluation files the scoreboard reads: those that exist, and those this run builds
+    (``building``: the files of the targets it was asked for), so that `all` judges what it has just built."""
     reader = Reader(plans, read=lambda p: {}, exists=exists)
     files: dict[str, None] = {}
     for claim in claims:
         for sel in selectors(claim):
             for f in reader.files(sel):
-                if sel["target"] in building or exists(f):
+                if f in building or exists(f):
                     files[f] = None
     return list(files)
 

@@ -466,6 +466,21 @@ class TensorDataset:
             return self
         return self._take(self._permutation(seed)[:n])
 
+    def balanced(self, n: int | None, seed: int = 0) -> "TensorDataset":
+        """A fixed, class-balanced subset of ``n`` items: the seeded permutation reordered by each item's
+        rank within its class (every class's first item, then every class's second, …), first ``n``.
+        Each class gets ⌊n/C⌋ or ⌈n/C⌉ items (while it has them), and a smaller n gives a subset of a
+        larger one."""
+        if n is None or n >= len(self):
+            return self
+        perm = self._permutation(seed)
+        labels = self.labels.cpu()[perm]
+        rank = torch.empty_like(labels)
+        for c in labels.unique():
+            members = labels == c
+            rank[members] = torch.arange(int(members.sum()))
+        return self._take(perm[(rank * len(labels) + torch.arange(len(labels))).argsort()[:n]])
+
     def validation(self, holdout: int, seed: int = 0) -> "TensorDataset":
         """The validation split: the last ``holdout`` items of the seeded permutation of ``subset``."""
         if not 0 < holdout < len(self):

@@ -204,6 +204,13 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
     return model, ckpt
 
 
+def test_images(data_dir: str | Path, dataset: str, settings: dict) -> TensorDataset:
+    """The test images of an evaluation: the ``test_subset``, and of those the class-balanced
+    ``attacked`` subset when an attack runs on fewer (``evaluation.robustness_test_subset``)."""
+    test = load_split(data_dir, dataset, "test").subset(settings.get("test_subset"))
+    return test.balanced(settings["attacked"]) if settings.get("attacked") is not None else test
+
+
 def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, settings: dict,
                    device="cpu", log: Callable[[str], None] = print,
                    prepare_model: Callable | None = None, test_set: TensorDataset | None = None,
@@ -215,7 +222,7 @@ def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, sett
         raise ValueError(f"unknown evaluation '{name}'; known: {sorted(EVALUATIONS)}")
     model, ckpt = load_model(checkpoint, device, prepare_model, expected)
     if test_set is None:
-        test_set = load_split(data_dir, ckpt["dataset"], "test").subset(settings.get("test_subset")).to(device)
+        test_set = test_images(data_dir, ckpt["dataset"], settings).to(device)
     log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "
         f"{ckpt['dataset']} test images, device {device}")  # fmt: skip
     t0 = time.perf_counter()

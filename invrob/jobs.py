@@ -123,8 +123,7 @@ def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir:
     """One evaluation of every snapshot in ``folder``, in epoch order, as one JSON file (the test
     split of ``dataset`` is read once for all of them).  ``epochs``: the snapshots the folder must
     hold (a folder with fewer is an error, never a shorter curve)."""
-    from .data import load_split
-    from .evaluation import run_evaluation
+    from .evaluation import run_evaluation, test_images
 
     with job_log(log_path) as (log, _):
         snapshots = sorted(Path(folder).glob("epoch*.pt"))
@@ -134,7 +133,7 @@ def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir:
                                     f"delete the folder and rerun your snakemake command to train them again")  # fmt: skip
         runs = []
         with job_device(threads, device, performance, log) as (dev, prepare):
-            test_set = load_split(data_dir, dataset, "test").subset(settings.get("test_subset")).to(dev)
+            test_set = test_images(data_dir, dataset, settings).to(dev)
             for path in snapshots:
                 result = run_evaluation(evaluation, str(path), data_dir, settings, dev, log, prepare, test_set,
                                         expected)  # fmt: skip

@@ -299,15 +299,46 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
     raise PlanError(f"{where}: unknown kind '{kind}'; known: {sorted({**FIGURE_KINDS, **TABLE_KINDS})}")
 
 
+PANEL_SUBSET = "-"  # fig12-fashion_mnist: the panels of fig12 that show Fashion-MNIST
+
+
+def _paper_datasets(entry: dict) -> list[str]:
+    """The datasets (the paper's names) of an entry's panels, in panel order."""
+    return list(dict.fromkeys(raw.get("dataset", entry.get("dataset")) for raw in entry.get("panels") or [{}]))
+
+
+def panel_subsets(config: dict, section: str) -> list[str]:
+    """``NAME-DATASET`` for every figure/table whose panels show several datasets: the panels of one
+    dataset as a target of their own (Fashion-MNIST's panels of Figs 12, 13, 21 and 22 build without
+    MNIST or CIFAR)."""
+    out = []
+    for name, entry in (config.get(section) or {}).items():
+        datasets = _paper_datasets(entry) if entry.get("kind") != "pareto" else []
+        if len(datasets) > 1:
+            names = (f"{name}{PANEL_SUBSET}{ds}" for ds in datasets if ds)
+            out += [n for n in names if n not in config[section]]
+    return out
+
+
+def split_target(config: dict, section: str, name: str) -> tuple[str, str | None]:
+    """(configured name, dataset of a panel subset or None) of a figure/table target name."""
+    if name in (config.get(section) or {}):
+        return name, None
+    base, _, dataset = name.rpartition(PANEL_SUBSET)
+    if name in panel_subsets(config, section):
+        return base, dataset
+    raise PlanError(f"no {section[:-1]} '{name}' in the config's '{section}:' section")
+
+
 def plan(config: dict, section: str, name: str) -> dict:
-    """The resolved definition of figure/table ``name``: its panels, models and evaluation files."""
-    if name not in config.get(section, {}):
-        raise PlanError(f"no {section[:-1]} '{name}' in the config's '{section}:' section")
-    kind = config[section][name]["kind"]
-    where = f"{section}.{name}"
+    """The resolved definition of figure/table ``name``: its panels, models and evaluation files
+    (``NAME-DATASET``: only the panels of NAME that show DATASET, see ``panel_subsets``)."""
+    base, dataset = split_target(config, section, name)
+    kind = config[section][base]["kind"]
+    where = f"{section}.{base}"
     if (kind in TABLE_KINDS) != (section == "tables"):
         raise PlanError(f"{where}: kind '{kind}' belongs under '{'tables' if kind in TABLE_KINDS else 'figures'}:'")
-    panels = _panels(config, section, name)
+    panels = [p for p in _panels(config, section, base) if dataset is None or p["paper_dataset"] == dataset]
     for panel in panels:
         panel["models"] = panel_models(config, kind, panel, where)
     return {"name": name, "kind": kind, "panels": panels}

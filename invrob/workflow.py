@@ -28,6 +28,7 @@ from .recipes import (
 from .targets import (
     PlanError,
     checkpoint_path,
+    panel_subsets,
     plan,
     plan_evaluations,
     plan_files,
@@ -73,6 +74,12 @@ def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
 def figure_evaluations(config: dict, name: str, section: str = "figures") -> list[str]:
     """Evaluation files that figure/table ``name`` reads (and nothing else: see rules/figures.smk)."""
     return plan_files(figure_plan(config, name, section))
+
+
+def target_names(config: dict, section: str) -> list[str]:
+    """The names ``figures/NAME.*`` (``tables/NAME.*``) can take: every entry of the config's section,
+    and ``NAME-DATASET`` for the panels of one dataset of a figure/table that shows several."""
+    return [*(config.get(section) or {}), *panel_subsets(config, section)]
 
 
 def all_targets(config: dict) -> list[str]:
@@ -129,7 +136,11 @@ def config_claims(config: dict) -> list[dict]:
 def claims_evaluations(config: dict, claims: list[dict], requested=()) -> list[str]:
     """The scoreboard's inputs: the claims' evaluation files that exist or that this run builds
     (``requested``: Snakemake's targets; none or `all` = every target)."""
-    return claim_inputs(claim_plans(config, claims), claims, requested_targets(config, requested))
+    plans = claim_plans(config, claims)
+    building = set()  # the evaluation files this run builds for the figures and tables it was asked for
+    for name, section in requested_targets(config, requested, lambda section: panel_subsets(config, section)):
+        building.update(plan_files(plans[name] if name in plans else figure_plan(config, name, section)))
+    return claim_inputs(plans, claims, building)
 
 
 def unknown_target_message(config: dict, path: str) -> str:
@@ -140,7 +151,7 @@ def unknown_target_message(config: dict, path: str) -> str:
     figures = ", ".join(sorted(config["figures"], key=natural))
     tables = ", ".join(sorted(config.get("tables") or {}, key=natural))
     return (f"'{path}' is not a target of this workflow (config: figures, tables); ask for `all` or\n"
-            f"  figures/NAME.pdf|png|csv, NAME one of: {figures}\n"
+            f"  figures/NAME.pdf|png|csv, NAME one of: {figures} (or NAME-DATASET: its panels of one dataset)\n"
             f"  tables/NAME.md|csv|tex, NAME one of: {tables}"
             + ("; tables/claims.md|csv (the claims scoreboard)" if config.get("claims")
                else " (no claims scoreboard: the config says claims: null)"))  # fmt: skip
@@ -148,7 +159,9 @@ def unknown_target_message(config: dict, path: str) -> str:
 
 def not_a_target_pattern(config: dict) -> str:
     """A regex for file names under figures/ or tables/ that are not targets of ``config``."""
-    names = (t.split("/", 1)[1] for t in all_targets(config))
+    names = [t.split("/", 1)[1] for t in all_targets(config)]
+    names += [f"{n}.{ext}" for n in panel_subsets(config, "figures") for ext in FIGURE_FORMATS]
+    names += [f"{n}.{ext}" for n in panel_subsets(config, "tables") for ext in TABLE_FORMATS]
     return "(?!(" + "|".join(map(re.escape, names)) + ")$).+"
 
 
@@ -237,9 +250,17 @@ def snapshot_epochs(config: dict) -> list[int]:
 
 
 def _attacked_subset(config: dict, dataset: str) -> int | None:
-    """The test images that attacks run on: the first ``robustness_test_subset`` of the test subset."""
+    """How many test images attacks run on: ``robustness_test_subset`` (a class-balanced subset of the
+    test subset, see ``TensorDataset.balanced``) where it is the smaller, else the test subset."""
     subset, test = config["evaluation"].get("robustness_test_subset"), config["datasets"][dataset].get("test_subset")
     return subset if subset is not None and (test is None or subset < test) else test
+
+
+def _attacked(config: dict, dataset: str) -> dict:
+    """The settings of an attack evaluation's images: ``attacked`` (the class-balanced subset of the
+    ``test_subset`` it runs on) when ``robustness_test_subset`` is smaller than the test subset."""
+    attacked = _attacked_subset(config, dataset)
+    return {} if attacked == config["datasets"][dataset].get("test_subset") else {"attacked": attacked}
 
 
 def robustness_epsilons(config: dict, dataset: str) -> list[float]:
@@ -270,43 +291,46 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     elif name.startswith("robustness-"):
         attack = name.removeprefix("robustness-")
         attack_settings = {"random_start": True, **ds["pgd"]} if attack == "pgd" else {}
-        settings.update(test_subset=_attacked_subset(config, dataset), epsilons=robustness_epsilons(config, dataset),
+        settings.update(**_attacked(config, dataset), epsilons=robustness_epsilons(config, dataset),
                         backend=ev.get("attack_backend", "native"), attack=attack_settings)  # fmt: skip
     elif name == "deepfool":
         deepfool = {"overshoot": 0.02, "max_iter": 50, **(ev.get("deepfool") or {})}
-        settings.update(test_subset=_attacked_subset(config, dataset), **deepfool)
+        settings.update(**_attacked(config, dataset), **deepfool)
     elif name.startswith("spatial-"):
         spatial = {"max_deg": 30.0, "max_px": 3.0, "k": 10, "transform_batch": 2048,
                    "spgd": {"steps": 10, "step_deg": 5.0, "step_px": 0.5}, **(ev.get("spatial") or {})}  # fmt: skip
-        settings.update(test_subset=_attacked_subset(config, dataset), **spatial)
+        settings.update(**_attacked(config, dataset), **spatial)
     elif name in ("pgd-linf", "pgd-l2"):
         norm = name.removeprefix("pgd-")
         defaults = {"linf": {"epsilons": ["1/255", "2/255", "4/255", "8/255"], "steps": 7, "step_fraction": 0.25},
                     "l2": {"epsilons": [0.25, 0.5], "steps": 100, "step_size": 0.1}}[norm]  # fmt: skip
         attack = {**defaults, **((ev.get("pgd_success") or {}).get(norm) or {})}
         attack["epsilons"] = [parse_epsilon(e) for e in attack["epsilons"]]
-        settings.update(test_subset=_attacked_subset(config, dataset), **attack)
+        settings.update(**_attacked(config, dataset), **attack)
     elif name == "principal-angles":
         if not ds.get("principal_angles"):
             raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")
         pa = {"k": 5, **ds["principal_angles"]}
-        settings.update(test_subset=_attacked_subset(config, dataset), epsilon=float(parse_epsilon(pa["attack_epsilon"])),
+        settings.update(**_attacked(config, dataset), epsilon=float(parse_epsilon(pa["attack_epsilon"])),
                         rotation_deg=pa["rotation_deg"], k=pa["k"], backend=ev.get("attack_backend", "native"),
                         attack={"random_start": True, **ds["pgd"]})  # fmt: skip
     return settings
 
 
 def scale_note(config: dict, dataset: str) -> str:
-    """What a figure title says about scale when it is not the paper's ('' at paper scale)."""
-    if config.get("scale", "paper") == "paper":
-        return ""
+    """What a figure title says about scale when it is not the paper's ('' at paper scale, unless the
+    attacks run on a subset of the test set)."""
+    if dataset not in config["datasets"]:
+        return ""  # check_config names the missing dataset
     ds = config["datasets"][dataset]
+    attacked = _attacked_subset(config, dataset)
+    if config.get("scale", "paper") == "paper":
+        return "" if attacked == ds.get("test_subset") else f"paper scale, attacks on {attacked} test images"
     parts = [f"{config['scale']} scale"]
     if ds.get("train_subset"):
         parts.append(f"{ds['train_subset']} train")
     if ds.get("test_subset"):
         parts.append(f"{ds['test_subset']} test images")
-    attacked = _attacked_subset(config, dataset)
     if attacked is not None and attacked != ds.get("test_subset"):
         parts.append(f"{attacked} attacked")
     return ", ".join(parts)

@@ -18,6 +18,7 @@ from invrob.workflow import (
     snapshot_epochs,
     not_a_target_pattern,
     snapshot_list,
+    target_names,
     train_params,
     unknown_target_message,
     warm_start_input,

@@ -12,7 +12,7 @@ rule figure:
         png="figures/{name}.png",
         csv="figures/{name}.csv",
     wildcard_constraints:
-        name="|".join(map(re.escape, config["figures"])) or "^$",
+        name="|".join(map(re.escape, target_names(config, "figures"))) or "^$",
     params:
         plan=lambda w: figure_plan(config, w.name, "figures"),
         code=lambda w: job_code("figure", kind=figure_plan(config, w.name, "figures")["kind"]),
@@ -38,7 +38,7 @@ rule table:
         md="tables/{name}.md",
         tex="tables/{name}.tex",
     wildcard_constraints:
-        name="|".join(map(re.escape, config.get("tables") or {})) or "^$",
+        name="|".join(map(re.escape, target_names(config, "tables"))) or "^$",
     params:
         plan=lambda w: figure_plan(config, w.name, "tables"),
         code=lambda w: job_code("table", kind=figure_plan(config, w.name, "tables")["kind"]),

@@ -200,15 +200,18 @@ def test_cusp_rows_and_table_columns_are_selected_by_their_config_labels():
 
 def test_the_rule_reads_what_exists_and_what_this_run_builds(tmp_path):
     config = load_config("quick.yaml")
-    names = set(config["figures"]) | set(config["tables"])
+    names = {(n, "figures") for n in config["figures"]} | {(n, "tables") for n in config["tables"]}
     assert requested_targets(config, set()) == names == requested_targets(config, {"all"})
-    assert requested_targets(config, {"figures/fig1.pdf", "tables/table1.md", "train"}) == {"fig1", "table1"}
+    asked = {"figures/fig1.pdf", "tables/table1.md", "train", "figures/fig12-fashion_mnist.png"}
+    assert requested_targets(config, asked) == {("fig1", "figures"), ("table1", "tables")}
+    assert requested_targets(config, asked, lambda s: ["fig12-fashion_mnist"] if s == "figures" else []) == {
+        ("fig1", "figures"), ("table1", "tables"), ("fig12-fashion_mnist", "figures")}
     trend = claim(type="trend", expect="increasing",
                   series={"target": "fig1", "evaluation": "invariance-rotation", "x": 180, "y": "invariance"})
     plans = claim_plans(config, [trend])
     files = [f for m in plans["fig1"]["panels"][0]["models"] for f in m["evals"]["0"].values()
              if "invariance-rotation" in f]  # fmt: skip
-    assert claim_inputs(plans, [trend], {"fig1"}, exists=lambda p: False) == files
+    assert claim_inputs(plans, [trend], set(files), exists=lambda p: False) == files
     assert claim_inputs(plans, [trend], set(), exists=lambda p: p == files[2]) == [files[2]]
     rows = scoreboard(plans, [trend], "quick", read=lambda p: {}, exists=lambda p: False)
     write_scoreboard(rows, tmp_path / "claims.csv", tmp_path / "claims.md", "quick")

@@ -108,6 +108,20 @@ def test_subset_is_fixed_and_of_the_requested_size(prepared_mnist_like):
     assert len(a) == 10 and torch.equal(a.labels, b.labels) and test.subset(None) is test
 
 
+def test_balanced_subset_takes_each_class_in_turn_and_is_nested():
+    from invrob.data import TensorDataset
+
+    labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 15 + [3] * 5)  # unbalanced, sorted by class
+    data = TensorDataset(torch.arange(100, dtype=torch.uint8).view(100, 1, 1, 1), labels, get_spec("mnist"))
+    for n in (4, 10, 21, 40):
+        counts = torch.bincount(data.balanced(n).labels, minlength=4).tolist()
+        assert sum(counts) == n and max(counts) - min(counts) <= 1 or n == 40 and counts == [12, 12, 11, 5]
+    small, large = data.balanced(21), data.balanced(40)
+    assert set(small.images.flatten().tolist()) <= set(large.images.flatten().tolist())  # nested
+    assert torch.equal(data.balanced(21).images, small.images) and data.balanced(None) is data  # fixed
+    assert not torch.equal(data.balanced(21, seed=1).images, small.images)  # drawn from the seeded permutation
+
+
 def test_validation_split_is_held_out_of_every_training_subset():
     from invrob.data import TensorDataset
 

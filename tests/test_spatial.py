@@ -106,5 +106,5 @@ def test_worst_of_k_keeps_the_highest_loss_transform():
 def test_spatial_settings_come_from_the_config():
     config = load_config("quick.yaml")
     s = evaluation_settings(config, "fashion_mnist", "spatial-grid775")
-    assert (s["max_deg"], s["max_px"], s["k"], s["test_subset"]) == (30.0, 3.0, 10, 200)
+    assert (s["max_deg"], s["max_px"], s["k"], s["attacked"]) == (30.0, 3.0, 10, 200)
     assert set(GRIDS) == {"grid775", "grid135", "grid775-10", "rot30", "rot10"}

@@ -93,8 +93,10 @@ def test_evaluation_settings_hold_only_what_each_evaluation_uses():
     assert "epsilons" not in inv and inv["thetas"][-1] == 180 and inv["interpolation"] == "nearest"
     assert set(evaluation_settings(config, "mnist", "clean")) == {"seed", "batch_size", "test_subset"}
     quick = load_config("quick.yaml")
-    assert evaluation_settings(quick, "fashion_mnist", "robustness-pgd")["test_subset"] == 200
+    pgd = evaluation_settings(quick, "fashion_mnist", "robustness-pgd")
+    assert (pgd["test_subset"], pgd["attacked"]) == (500, 200)  # a class-balanced 200 of the 500
     assert evaluation_settings(quick, "fashion_mnist", "clean")["test_subset"] == 500
+    assert "attacked" not in evaluation_settings(config, "mnist", "robustness-pgd")  # paper scale: all of them
 
 
 def test_paper_000_measures_epsilon_in_normalised_units_and_the_others_in_pixels():
