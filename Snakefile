@@ -60,6 +60,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
+include: "rules/theory.smk"
 
 
 # cheap jobs run where snakemake runs, also under --profile profiles/slurm: the download needs the
@@ -70,6 +71,7 @@ localrules:
     figure,
     table,
     claims,
+    theory,
     unknown_target,
 
 

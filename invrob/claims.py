@@ -41,7 +41,10 @@ OPERATORS = (">", "<", "≈")
 ROLE_X_KEYS = ("epsilon", "theta", "range")
 CUSP_VALUES = ("adv", "std", "spatial", "pareto")
 RESULT_KEYS = ("accuracy", "one_minus_fooling_rate", "invariance", "mean_l2", "median_l2", "angles_deg",
-               "attack_success_rate", "clean_accuracy")  # fmt: skip
+               "attack_success_rate", "clean_accuracy",
+               # paper 001 §3 simulated (evaluation theorem2, invrob.simulation)
+               "bayes_accuracy", "bayes_transformed_accuracy", "bayes_cross_accuracy", "code_relative_distance",
+               "theorem2_slack")  # fmt: skip
 REDUCE = {"min": min, "max": max, "mean": lambda v: sum(v) / len(v)}
 OVER_SNAPSHOTS = {**REDUCE, "last": lambda v: v[-1]}
 VERDICTS = ("holds", "fails", "not judged", "not measured", "not built")
@@ -157,7 +160,7 @@ def known_roles() -> set[str]:
     attack as ``robustness`` / ``robustness-rotated``, and ``cusp`` (a cusp table's row values)."""
     from .evaluation import EVALUATIONS
 
-    return {split_space(name)[0] for name in EVALUATIONS} | {"robustness", "robustness-rotated", "cusp"}
+    return {split_space(name)[0] for name in EVALUATIONS} | {"robustness", "robustness-rotated", "cusp", "theorem2"}
 
 
 # --------------------------------------------------------------------------- selectors
@@ -264,6 +267,10 @@ class Reader:
         if sel["target"] not in self.plans:
             raise NotMeasured(f"no target '{sel['target']}' in this config")
         return _panel(self.plans[sel["target"]], sel)
+
+    def scale_free(self, sel: dict) -> bool:
+        """Whether the selected panel's numbers do not depend on the scale (paper 001's theory, simulated)."""
+        return bool(self.panel(sel).get("scale_free"))
 
     def files(self, sel: dict) -> list[str]:
         """The evaluation files a selector reads (for the rule's inputs), or [] when it resolves to nothing."""
@@ -384,7 +391,8 @@ def judge(claim: dict, reader: Reader) -> dict:
             value, stand_in = reader.value(claim["value"])
             row["ours"] = _fmt(value)
             why = (stand_in or claim.get("stand_in")
-                   or (f"{reader.scale} scale" if reader.scale != "paper" else ""))  # fmt: skip
+                   or (f"{reader.scale} scale" if reader.scale != "paper" and not reader.scale_free(claim["value"])
+                       else ""))  # fmt: skip
             if why:
                 return {**row, "verdict": "not judged", "detail": f"level claims need the paper's scale and setup: {why}"}
             target = float(expect["value"])

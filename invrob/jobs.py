@@ -169,6 +169,18 @@ def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, log_path=None
         log(f"{plan['name']} ({plan['kind']}): wrote {out_csv}, {out_md}, {out_tex} from {n} evaluation files")
 
 
+def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> None:
+    import torch
+
+    from .simulation import simulate
+
+    with job_log(log_path) as (log, _):
+        torch.set_num_threads(max(1, int(threads)))
+        result = simulate(settings, log)
+        atomic_write_json(result, out_path)
+        log(f"wrote {out_path} in {result['seconds']:.1f} s")
+
+
 def claims_job(plans: dict, claims: list[dict], scale: str, out_csv: str, out_md: str, log_path=None) -> None:
     from .claims import scoreboard, summary, write_scoreboard
     from .io import read_json

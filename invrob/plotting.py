@@ -26,6 +26,7 @@ from .models import ARCH_TITLES  # noqa: E402
 from .recipes import epsilon_label, parse_epsilon, split_stages  # noqa: E402
 from .evaluation import split_space  # noqa: E402
 from .targets import invariance_families, plan_files, robustness_evaluation, spaced  # noqa: E402
+from .theorem2_figure import draw_theorem2  # noqa: E402
 
 METRIC_LABELS = {"accuracy": "accuracy", "one_minus_fooling_rate": "1 − fooling rate"}
 CSV_HEADER = ["panel", "series", "x", "mean", "std", "seeds"]
@@ -593,6 +594,7 @@ FIGURES = {
     "spatial_runtime": draw_spatial_runtime,
     "snapshot_asr": draw_snapshot_asr,
     "mix_sweep": draw_mix_sweep,
+    "theorem2": draw_theorem2,
 }
 
 

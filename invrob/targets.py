@@ -51,7 +51,10 @@ FIGURE_KINDS = {
     "spatial_runtime": "grid accuracy vs mean training time per epoch of spatial-training methods (paper 004)",
     "snapshot_asr": "attack success rate of PGD / spatial attacks on snapshots taken during training (paper 003 Figs 1-2)",
     "mix_sweep": "natural and PGD accuracy of models trained on D_mix vs the mix ratio α (paper 003 Fig 3)",
+    "theorem2": "adversarial vs spatial accuracy of classifiers of paper 001 §3's cyclic-code distribution, with "
+                "Theorem 2's bound (the `theory:` settings; invrob.simulation)",
 }
+THEORY_FILE = "results/theory/cyclic_code.json"  # paper 001 §3 simulated (rules/theory.smk)
 TABLE_KINDS = {
     "principal_angles": "principal angles between PGD and small-rotation perturbation subspaces (§3.2)",
     "cusp": "adversarial / standard / spatial accuracy of training strategies, mean ± std (paper 001 Table 1)",
@@ -82,8 +85,17 @@ def _entry(config: dict, section: str, name: str) -> dict:
     return entry
 
 
+def _theory_panel() -> dict:
+    """The one panel of a ``theorem2`` figure: paper 001 §3's distribution, the same at every scale."""
+    return {"dataset": "cyclic_code", "paper_dataset": "cyclic_code", "archs": ["theory"], "paper_archs": ["theory"],
+            "arch": "theory", "paper_arch": "theory", "metric": "accuracy", "test": "unrotated",
+            "epsilon_space": "pixel", "scale_free": True}  # fmt: skip
+
+
 def _panels(config: dict, section: str, name: str) -> list[dict]:
     entry = _entry(config, section, name)
+    if entry.get("kind") == "theorem2":
+        return [_theory_panel()]
     defaults = {k: entry[k] for k in PANEL_KEYS if k in entry}
     panels = []
     for raw in entry.get("panels") or [{}]:
@@ -294,6 +306,9 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
         return [{**_model(config, ds, stand_in(config, "archs", c["arch"]), c["recipe"], i + 1, evals,
                           panel.get("seeds")), "label": c["label"], "paper_arch": c["arch"]}
                 for i, c in enumerate(_require(panel, "columns", where))]  # fmt: skip
+    if kind == "theorem2":
+        return [{"dataset": "cyclic_code", "arch": "theory", "recipe": "p001", "group": "simulation",
+                 "evals": {"0": {"theorem2": THEORY_FILE}}}]  # fmt: skip
     if kind == "principal_angles":
         return _adversarial_sweep(config, ds, panel["arch"], [spaced(panel, "principal-angles")], where)
     raise PlanError(f"{where}: unknown kind '{kind}'; known: {sorted({**FIGURE_KINDS, **TABLE_KINDS})}")

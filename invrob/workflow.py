@@ -170,7 +170,7 @@ def not_a_target_pattern(config: dict) -> str:
 # each rule's jobs enter the package here (invrob.jobs); their code fingerprint starts there
 JOB_ENTRIES = {"train": "train_job", "train_snapshots": "train_job", "robust_dataset": "robust_dataset_job",
                "evaluate": "evaluate_job", "evaluate_snapshots": "evaluate_snapshots_job", "figure": "figure_job",
-               "table": "table_job", "claims": "claims_job"}  # fmt: skip
+               "table": "table_job", "claims": "claims_job", "theory": "theory_job"}  # fmt: skip
 # training prints the accuracy on a few test images after each epoch: it never changes the weights,
 # so editing that metric does not retrain (it reruns the evaluations that use it)
 TRAINING_PROGRESS_ONLY = ("invrob.metrics:clean_accuracy",)
@@ -242,6 +242,19 @@ def robust_dataset_params(config: dict, dataset: str) -> dict:
     ds = config["datasets"][dataset]
     return {**robust_dataset_settings(config), "train_subset": ds.get("train_subset"),
             **({"validation": ds["validation"]} if ds.get("validation") else {})}  # fmt: skip
+
+
+def theory_settings(config: dict) -> dict:
+    """The settings of paper 001 §3's simulation (``theory:``), checked: m must divide d = 2^k − 1."""
+    settings = config.get("theory")
+    if not settings:
+        raise ConfigError("a theorem2 figure needs the `theory:` settings (see config.yaml)")
+    d = 2 ** settings["code_degree"] - 1
+    if d % settings["shift_unit"]:
+        divisors = [m for m in range(1, d) if d % m == 0]
+        raise ConfigError(f"theory.shift_unit: {settings['shift_unit']} does not divide the code length {d} "
+                          f"(2^{settings['code_degree']} − 1); use one of {divisors}")  # fmt: skip
+    return dict(settings)
 
 
 def snapshot_epochs(config: dict) -> list[int]:
@@ -358,6 +371,9 @@ def check_config(config: dict) -> None:
 
 
 def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
+    if p["kind"] == "theorem2":  # no dataset or checkpoint: the simulation's settings
+        theory_settings(config)
+        return
     if p["kind"] == "snapshot_asr":
         _check_snapshot_epochs(config, plan_models(p))
     for panel in p["panels"]:

@@ -1,6 +1,7 @@
 # Helpers shared by the rules: the package's view of the config.
 import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 
+from invrob.targets import THEORY_FILE
 from invrob.workflow import (
     all_targets,
     check_config,
@@ -19,6 +20,7 @@ from invrob.workflow import (
     not_a_target_pattern,
     snapshot_list,
     target_names,
+    theory_settings,
     train_params,
     unknown_target_message,
     warm_start_input,
