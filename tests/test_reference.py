@@ -1,0 +1,66 @@
+"""Reference results: kept, verified, drawn again without training, compared with a rerun."""
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from conftest import REPO
+from invrob.io import atomic_write_json
+from invrob.reference import compare, draw, main, save, verify
+from invrob.simulation import simulate
+from invrob.targets import THEORY_FILE
+
+SMALL = {"code_degree": 6, "shift_unit": 21, "p": 0.7, "train_samples": 500, "test_samples": 1000, "epochs": 1,
+         "lr": 0.02, "hidden": 8, "pgd_steps": 2, "eval_pgd_steps": 2, "adversarial_epsilons": [0.5],
+         "classifiers": ["linear"], "seed": 0}  # fmt: skip
+REFERENCE = REPO / "reference" / "paper-fashion_mnist"
+
+
+def test_a_run_kept_as_reference_draws_again_and_compares(tmp_path, capsys):
+    run, ref, out = tmp_path / "run", tmp_path / "ref", tmp_path / "out"
+    atomic_write_json(simulate(SMALL, log=lambda _: None), run / THEORY_FILE)
+    targets = ["figures/p001_theorem2.png", "figures/fig1.png", "tables/claims.md"]
+    assert save(ref, run, ["config/tiny.yaml"], targets, "theory", 12.5, commit="abc") == {"copied": 1, "missing": 6}  # fig1: 2 models × 3
+    manifest = verify(ref)
+    assert list(manifest["files"]) == [THEORY_FILE] and manifest["parts"][0]["commit"] == "abc"
+    assert manifest["parts"][0]["machine"]["cores"] >= 1 and manifest["parts"][0]["wall_seconds"] == 12.5
+    # fig1's files are not kept: drawn are the figure the reference holds and the scoreboard
+    assert draw(ref, out) == ["figures/p001_theorem2.png", "tables/claims.md"]
+    assert (out / "figures/p001_theorem2.png").stat().st_size > 5000
+    board = {r["id"]: r for r in csv.DictReader((out / "tables/claims.csv").open())}
+    assert board["p001-prop1-best-classifier-above-97"]["verdict"] == "holds"
+    assert board["p000-fig1-pgd-falls-with-theta"]["verdict"] == "not built"
+    # a rerun with the same numbers compares equal; a changed number is found
+    assert [r["largest_difference"] for r in compare(ref, run)] == [0.0]
+    result = json.loads((run / THEORY_FILE).read_text())
+    result["results"]["bayes_cross_accuracy"] += 0.25
+    (run / THEORY_FILE).write_text(json.dumps(result))
+    assert compare(ref, run)[0]["largest_difference"] == pytest.approx(0.25)
+    assert compare(ref, run)[0]["in"] == "bayes_cross_accuracy"
+    main(["compare", str(ref), "--run", str(run)])
+    assert "0.2500  bayes_cross_accuracy" in capsys.readouterr().out
+    # another part keeps the first; a kept file that changed is refused
+    save(ref, run, ["config/tiny.yaml"], targets, "again", None, commit="def")
+    assert [p["part"] for p in verify(ref)["parts"]] == ["theory", "again"]
+    (ref / THEORY_FILE).write_text("{}")
+    with pytest.raises(SystemExit, match="missing or changed"):
+        verify(ref)
+    with pytest.raises(SystemExit, match="not config/quick.yaml"):
+        save(ref, run, ["config/quick.yaml"], targets, "other", None)
+
+
+@pytest.mark.skipif(not (REFERENCE / "manifest.json").exists(), reason="no reference results in this checkout")
+def test_the_kept_paper_scale_reference_draws_without_training(tmp_path):
+    ref = tmp_path / "ref"
+    shutil.copytree(REFERENCE, ref, ignore=shutil.ignore_patterns("figures", "tables"))
+    manifest = verify(ref)
+    drawn = draw(ref, tmp_path / "out")
+    assert "tables/claims.md" in drawn and len(drawn) >= 2
+    for png in drawn[:-1]:
+        assert (tmp_path / "out" / png).stat().st_size > 5000
+    assert all(part["machine"]["cores"] and part["commit"] for part in manifest["parts"])
+    # the figures and scoreboard kept in the repository are these
+    board = (tmp_path / "out/tables/claims.csv").read_text()
+    assert board == (REFERENCE / "tables/claims.csv").read_text()
