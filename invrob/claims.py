@@ -15,7 +15,9 @@ Types and verdicts:
   fall: Spearman's ρ between position and value at least ``min_rho`` (default 0.5) in the claimed
   direction, and the last model beyond the first.  Judged at any scale.
 * ``compare``: value ``a`` above (or below) value ``b`` by more than ``margin`` (default 0).  Judged at
-  any scale.
+  any scale, unless the claim says ``judged_at: paper`` (a band around the paper's own numbers).
+  Paper 001's simulated theory (figures of kind theorem2) is the same at every scale: its levels are
+  judged at every scale.
 
 ``not built``: an evaluation file a claim needs does not exist (yet) in this folder; ``not measured``:
 this config does not measure it (a panel, model, evaluation or grid point absent at this scale).
@@ -412,6 +414,10 @@ def judge(claim: dict, reader: Reader) -> dict:
             ok = not math.isnan(rho) and sign * rho >= min_rho and sign * (values[-1] - values[0]) > 0
             return {**row, "verdict": "holds" if ok else "fails"}
         # compare
+        if claim.get("judged_at") == "paper" and reader.scale != "paper":  # a band of the paper's own numbers
+            row["quantity"] = f"{_describe(claim['a'])} {expect['op']} {_describe(claim['b'])}"
+            return {**row, "paper_value": f"a {expect['op']} b", "ours": "", "verdict": "not judged",
+                    "detail": f"judged_at: paper (the paper's numbers, not a direction): {reader.scale} scale"}  # fmt: skip
         row["quantity"] = f"{_describe(claim['a'])} {expect['op']} {_describe(claim['b'])}"
         margin = float(expect.get("margin", 0))
         row["paper_value"] = f"a {expect['op']} b"

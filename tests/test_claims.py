@@ -239,3 +239,21 @@ def test_claims_about_training_snapshots_read_every_snapshot():
     assert rows["mean"]["ours"] == "0.75" and rows["mean"]["verdict"] == "holds"  # (0.2 + 0.9 + 0.94 + 0.96) / 4
     assert rows["last"]["ours"] == "0.96" and rows["last"]["verdict"] == "holds"
     assert rows["rise"]["verdict"] == "holds" and rows["rise"]["detail"] == "over 1, 4, 8, 100"
+
+
+def test_a_band_of_the_papers_numbers_is_judged_at_paper_scale_only():
+    gap = {"target": "fig21", "panel": {"dataset": "fashion_mnist"}, "evaluation": "invariance-rotation",
+           "y": "accuracy"}  # fmt: skip
+    band = claim(id="band", type="compare", judged_at="paper", expect={"op": "<", "margin": 0.03},
+                 a={**gap, "model": ["gcnn", "none"], "x": 180}, b={**gap, "model": ["gcnn", "none"], "x": 0})
+    for config, thetas in ((load_config("quick.yaml"), [0, 180]), (load_config(), [0, 180])):
+        files = {}
+        for panel in figure_plan(config, "fig21")["panels"]:
+            for m in panel["models"]:
+                files[m["evals"]["0"]["invariance-rotation"]] = {"results": {"theta": thetas, "accuracy": [0.9, 0.8],
+                                                                             "invariance": [1, 0.9]}}  # fmt: skip
+        row = judge_all(config, [band], files)["band"]
+        if config["scale"] == "paper":
+            assert row["verdict"] == "holds" and row["ours"] == "0.8 vs 0.9"
+        else:
+            assert row["verdict"] == "not judged" and "judged_at: paper" in row["detail"]
