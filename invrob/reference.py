@@ -1,6 +1,7 @@
 """Reference results: a run's evaluation files kept in the repository, with how they were made, so that
 its figures and claims can be drawn again without training, and a rerun can be compared with them.
 
+    python -m invrob.reference files --configfile C… --targets T… [--arch A]   # one part's snakemake targets
     python -m invrob.reference save  REF --run DIR --configfile C… --targets T… [--part NAME]
     python -m invrob.reference draw  REF [--out DIR]         # figures + claims scoreboard from REF alone
     python -m invrob.reference compare REF [--run DIR]       # this folder's results against REF
@@ -58,8 +59,9 @@ def _section(config: dict, target: str) -> tuple[str, str]:
     return section, name
 
 
-def target_files(config: dict, targets: list[str]) -> list[str]:
-    """The evaluation files the targets read (the scoreboard: those of its claims)."""
+def target_files(config: dict, targets: list[str], arch: str | None = None) -> list[str]:
+    """The evaluation files the targets read (of ``arch``'s models only, if given; the scoreboard's
+    own are the files of the figures and tables it judges, so it adds none)."""
     files: dict[str, None] = {}
     for target in targets:
         section, name = _section(config, target)
@@ -67,8 +69,9 @@ def target_files(config: dict, targets: list[str]) -> list[str]:
             continue
         for panel in figure_plan(config, name, section)["panels"]:
             for model in panel["models"]:
-                for by_ev in model["evals"].values():
-                    files.update(dict.fromkeys(by_ev.values()))
+                if arch is None or model["arch"] == arch:
+                    for by_ev in model["evals"].values():
+                        files.update(dict.fromkeys(by_ev.values()))
     return list(files)
 
 
@@ -210,6 +213,10 @@ def compare(ref: Path, run: Path) -> list[dict]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m invrob.reference", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    f = sub.add_parser("files", help="the evaluation files of the targets: snakemake targets for one part of a run")
+    f.add_argument("--configfile", nargs="*", default=[])
+    f.add_argument("--targets", nargs="+", required=True)
+    f.add_argument("--arch", default=None, help="only the models of this architecture")
     s = sub.add_parser("save", help="keep a run's evaluation files as reference results")
     s.add_argument("ref", type=Path)
     s.add_argument("--run", type=Path, default=Path("."), help="the folder snakemake ran in")
@@ -225,7 +232,9 @@ def main(argv=None) -> None:
     c.add_argument("ref", type=Path)
     c.add_argument("--run", type=Path, default=Path("."))
     args = parser.parse_args(argv)
-    if args.command == "save":
+    if args.command == "files":
+        print("\n".join(target_files(load_config(args.configfile), args.targets, args.arch)))
+    elif args.command == "save":
         n = save(args.ref, args.run, args.configfile, args.targets, args.part, args.wall_seconds, args.commit)
         print(f"{args.ref}: kept {n['copied']} evaluation files ({n['missing']} of the targets' not in {args.run})")
     elif args.command == "draw":

@@ -41,6 +41,11 @@ def test_a_run_kept_as_reference_draws_again_and_compares(tmp_path, capsys):
     assert compare(ref, run)[0]["in"] == "bayes_cross_accuracy"
     main(["compare", str(ref), "--run", str(run)])
     assert "0.2500  bayes_cross_accuracy" in capsys.readouterr().out
+    # one part's targets: the files of one architecture's models
+    main(["files", "--configfile", "config/tiny.yaml", "--targets", "figures/fig1.png", "figures/fig3.png",
+          "--arch", "gcnn"])  # fmt: skip
+    files = capsys.readouterr().out.split()
+    assert len(files) == 6 and all("/gcnn/" in f for f in files)  # fig3: 2 GCNNs × 3 evaluations
     # another part keeps the first; a kept file that changed is refused
     save(ref, run, ["config/tiny.yaml"], targets, "again", None, commit="def")
     assert [p["part"] for p in verify(ref)["parts"]] == ["theory", "again"]
