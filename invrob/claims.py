@@ -414,16 +414,15 @@ def judge(claim: dict, reader: Reader) -> dict:
             ok = not math.isnan(rho) and sign * rho >= min_rho and sign * (values[-1] - values[0]) > 0
             return {**row, "verdict": "holds" if ok else "fails"}
         # compare
-        if claim.get("judged_at") == "paper" and reader.scale != "paper":  # a band of the paper's own numbers
-            row["quantity"] = f"{_describe(claim['a'])} {expect['op']} {_describe(claim['b'])}"
-            return {**row, "paper_value": f"a {expect['op']} b", "ours": "", "verdict": "not judged",
-                    "detail": f"judged_at: paper (the paper's numbers, not a direction): {reader.scale} scale"}  # fmt: skip
         row["quantity"] = f"{_describe(claim['a'])} {expect['op']} {_describe(claim['b'])}"
         margin = float(expect.get("margin", 0))
         row["paper_value"] = f"a {expect['op']} b"
         row["tolerance"] = f"margin {margin:g}" if margin else ""
         (a, _), (b, _) = reader.value(claim["a"]), reader.value(claim["b"])
         row["ours"] = f"{_fmt(a)} vs {_fmt(b)}"
+        if claim.get("judged_at") == "paper" and reader.scale != "paper":  # a band of the paper's own numbers
+            return {**row, "verdict": "not judged",
+                    "detail": f"judged_at: paper (the paper's numbers, not a direction): {reader.scale} scale"}  # fmt: skip
         ok = a > b + margin if expect["op"] == ">" else a < b - margin
         return {**row, "verdict": "holds" if ok else "fails"}
     except NotBuilt as exc:

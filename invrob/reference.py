@@ -1,7 +1,7 @@
 """Reference results: a run's evaluation files kept in the repository, with how they were made, so that
 its figures and claims can be drawn again without training, and a rerun can be compared with them.
 
-    python -m invrob.reference files --configfile C… --targets T… [--arch A]   # one part's snakemake targets
+    python -m invrob.reference files --configfile C… --targets T… [--arch A] [--recipes R…]   # one part's targets
     python -m invrob.reference save  REF --run DIR --configfile C… --targets T… [--part NAME]
     python -m invrob.reference draw  REF [--out DIR]         # figures + claims scoreboard from REF alone
     python -m invrob.reference compare REF [--run DIR]       # this folder's results against REF
@@ -59,9 +59,9 @@ def _section(config: dict, target: str) -> tuple[str, str]:
     return section, name
 
 
-def target_files(config: dict, targets: list[str], arch: str | None = None) -> list[str]:
-    """The evaluation files the targets read (of ``arch``'s models only, if given; the scoreboard's
-    own are the files of the figures and tables it judges, so it adds none)."""
+def target_files(config: dict, targets: list[str], arch: str | None = None, recipes=()) -> list[str]:
+    """The evaluation files the targets read (of ``arch``'s models only, and of ``recipes`` only, if
+    given; the scoreboard's own are the files of the figures and tables it judges, so it adds none)."""
     files: dict[str, None] = {}
     for target in targets:
         section, name = _section(config, target)
@@ -69,7 +69,7 @@ def target_files(config: dict, targets: list[str], arch: str | None = None) -> l
             continue
         for panel in figure_plan(config, name, section)["panels"]:
             for model in panel["models"]:
-                if arch is None or model["arch"] == arch:
+                if (arch is None or model["arch"] == arch) and (not recipes or model["recipe"] in recipes):
                     for by_ev in model["evals"].values():
                         files.update(dict.fromkeys(by_ev.values()))
     return list(files)
@@ -186,6 +186,38 @@ def draw(ref: Path, out: Path) -> list[str]:
     return written
 
 
+def summary(ref: Path, out: Path, drawn: list[str]) -> str:
+    """``README.md`` of a reference: how it was made, its figures, and the claims it judges."""
+    manifest = verify(ref)
+    configs = " ".join(f"--configfile {c}" for c in manifest["configfiles"])
+    lines = ["# Reference results", "", "Made by `invrob.reference` (do not edit: `python -m invrob.reference draw "
+             f"{ref}` writes this file, the figures and the scoreboard again from the kept evaluation files).", "",
+             f"Config: `config.yaml` {configs}; targets: " + ", ".join(f"`{t}`" for t in manifest["targets"]) + ".", "",
+             "| part | commit | machine | wall time | evaluation files | seconds per rule (jobs) |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for part in manifest["parts"]:
+        m = part["machine"]
+        where = f"{m['gpu'] or m['cpu']}, {m['cores']} cores, torch {m['torch']}"
+        wall = f"{part['wall_seconds'] / 60:.1f} min" if part.get("wall_seconds") else "—"
+        rules = ", ".join(f"{r} {v['seconds']:.0f} s ({v['jobs']})" for r, v in part["rules"].items())
+        lines.append(f"| {part['part']} | `{part['commit'][:12]}` | {where} | {wall} | {part['files']} | {rules} |")
+    claims = out / "tables/claims.csv"
+    if claims.exists():
+        rows = [r for r in csv.DictReader(claims.open()) if r["verdict"] in ("holds", "fails", "not judged")]
+        counts = {v: sum(r["verdict"] == v for r in rows) for v in dict.fromkeys(r["verdict"] for r in rows)}
+        lines += ["", "## Claims judged on these results", "",
+                  ", ".join(f"{n} {v}" for v, n in counts.items()) + " (the others need files this reference does not "
+                  "keep). The full table: `tables/claims.md`.", "",
+                  "| claim | where | the paper says | expected | ours | verdict |", "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for r in rows:
+            quote = r["quote"] if len(r["quote"]) <= 160 else r["quote"][:157].rsplit(" ", 1)[0] + " …"
+            cells = [f"`{r['id']}`", r["where"], f"“{quote}”", r["paper_value"], r["ours"], f"**{r['verdict']}**"]
+            lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    lines += ["", "## Figures", ""]
+    lines += [f"![{png}]({Path(png).as_posix()})" for png in drawn if png.endswith(".png")]
+    return "\n".join(lines) + "\n"
+
+
 def _numbers(results: dict) -> dict[str, list[float]]:
     """The result arrays of an evaluation (accuracy, invariance, distances, …) as flat lists of floats."""
     out = {}
@@ -217,6 +249,7 @@ def main(argv=None) -> None:
     f.add_argument("--configfile", nargs="*", default=[])
     f.add_argument("--targets", nargs="+", required=True)
     f.add_argument("--arch", default=None, help="only the models of this architecture")
+    f.add_argument("--recipes", nargs="*", default=(), help="only the models of these training recipes")
     s = sub.add_parser("save", help="keep a run's evaluation files as reference results")
     s.add_argument("ref", type=Path)
     s.add_argument("--run", type=Path, default=Path("."), help="the folder snakemake ran in")
@@ -233,12 +266,15 @@ def main(argv=None) -> None:
     c.add_argument("--run", type=Path, default=Path("."))
     args = parser.parse_args(argv)
     if args.command == "files":
-        print("\n".join(target_files(load_config(args.configfile), args.targets, args.arch)))
+        print("\n".join(target_files(load_config(args.configfile), args.targets, args.arch, args.recipes)))
     elif args.command == "save":
         n = save(args.ref, args.run, args.configfile, args.targets, args.part, args.wall_seconds, args.commit)
         print(f"{args.ref}: kept {n['copied']} evaluation files ({n['missing']} of the targets' not in {args.run})")
     elif args.command == "draw":
-        for path in draw(args.ref, args.out or args.ref):
+        out = args.out or args.ref
+        drawn = draw(args.ref, out)
+        (out / "README.md").write_text(summary(args.ref, out, drawn))
+        for path in [*drawn, "README.md"]:
             print(path)
     else:
         rows = compare(args.ref, args.run)

@@ -46,6 +46,8 @@ def test_a_run_kept_as_reference_draws_again_and_compares(tmp_path, capsys):
           "--arch", "gcnn"])  # fmt: skip
     files = capsys.readouterr().out.split()
     assert len(files) == 6 and all("/gcnn/" in f for f in files)  # fig3: 2 GCNNs × 3 evaluations
+    main(["files", "--configfile", "config/tiny.yaml", "--targets", "figures/fig3.png", "--recipes", "rot180"])
+    assert capsys.readouterr().out.split() == [f for f in files if "/rot180/" in f]
     # another part keeps the first; a kept file that changed is refused
     save(ref, run, ["config/tiny.yaml"], targets, "again", None, commit="def")
     assert [p["part"] for p in verify(ref)["parts"]] == ["theory", "again"]
