@@ -1,5 +1,6 @@
 """Every command the README shows works when pasted: Snakemake commands as dry runs in a copy of
-the workflow, Python entry points with --help, and the two newcomer commands as CI runs them."""
+the workflow, Python entry points (scripts and `python -m` modules) with --help, and the two
+newcomer commands as CI runs them."""
 
 import re
 import shlex
@@ -75,6 +76,9 @@ def test_python_command_works_when_pasted(command):
         return  # this is it
     if args[1] == "-c":
         proc = subprocess.run([sys.executable, *args[1:]], cwd=REPO, capture_output=True, text=True, timeout=300)
+    elif args[1] == "-m":  # a module's command line: its --help, and the subcommand's
+        command_line = [sys.executable, "-m", args[2], *args[3:4], "--help"]
+        proc = subprocess.run(command_line, cwd=REPO, capture_output=True, text=True, timeout=300)
     else:
         assert Path(REPO / args[1]).exists(), command
         proc = subprocess.run([sys.executable, args[1], "--help"], cwd=REPO, capture_output=True, text=True,

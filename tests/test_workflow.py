@@ -30,6 +30,7 @@ from invrob.workflow import (
     figure_plan,
     robustness_epsilons,
     scale_note,
+    target_names,
 )
 
 
@@ -267,10 +268,27 @@ def test_dry_run_of_fig1_at_paper_scale_plans_seven_trainings(workflow_copy):
     assert job_counts(out) == {"prepare_dataset": 1, "train": 7, "evaluate": 21, "figure": 1}
 
 
+def test_the_panels_of_one_dataset_are_a_target_of_their_own(workflow_copy):
+    config = load_config()
+    names = target_names(config, "figures")
+    assert {"fig12-fashion_mnist", "fig13-cifar10", "fig21-fashion_mnist", "p001_fig2-cifar100"} <= set(names)
+    assert "fig1-mnist" not in names and "fig15-fashion_mnist" not in names  # one dataset: the figure itself
+    assert "p004_table-svhn" in target_names(config, "tables")
+    p = figure_plan(config, "fig12-fashion_mnist")
+    assert [panel["paper_dataset"] for panel in p["panels"]] == ["fashion_mnist"] and p["name"] == "fig12-fashion_mnist"
+    assert all("/fashion_mnist/stdcnn/" in f for f in figure_evaluations(config, "fig12-fashion_mnist"))
+    with pytest.raises(ConfigError, match="no figure 'fig12-svhn'"):
+        figure_plan(config, "fig12-svhn")
+    out = snakemake(workflow_copy, "-n", "--cores", "2", "--", "figures/fig12-fashion_mnist.png").stdout
+    assert job_counts(out) == {"prepare_dataset": 1, "train": 7, "evaluate": 7, "figure": 1}
+    assert "data/mnist/" not in out and "cifar10" not in out  # nothing to download
+
+
 def test_dry_run_at_paper_scale_plans_every_figure_and_table(workflow_copy):
     out = snakemake(workflow_copy, "-n", "--cores", "4", "--resources", "gpu=4", "--", "all").stdout
     counts = job_counts(out)
-    assert counts["figure"] == 40 and counts["table"] == 6 and counts["prepare_dataset"] == 6
+    assert counts["figure"] == 41 and counts["table"] == 6 and counts["prepare_dataset"] == 6
+    assert counts["theory"] == 1  # paper 001 §3 simulated, for p001_theorem2 and the claims
     # each model once, however many figures read it: 298 before the full-size sample-size runs (12) were
     # recognised as the sweep's own and the Aug-T/RT baselines without crop and flip (3 trans0) were added
     assert counts["train"] == 289 and counts["claims"] == 1
