@@ -10,6 +10,7 @@ from .theory import theorem2_bound
 
 TRAINING_COLORS = {"none": "black", "natural": "tab:blue", "adversarial": "tab:red", "shift": "tab:green"}
 MODEL_MARKERS = {"bayes": "*", "x0": "s", "linear": "o", "mlp": "^"}
+MODEL_COLORS_TEXT = {"linear": "tab:red", "mlp": "darkred"}
 
 
 def draw_theorem2(plan: dict, evals: dict):
@@ -32,7 +33,9 @@ def draw_theorem2(plan: dict, evals: dict):
                     label=(pt["classifier"] if pt["training"] == "none" else legend) if legend not in seen else None)  # fmt: skip
         seen.add(legend)
         if pt["epsilon"]:
-            ax.annotate(f"ε={pt['epsilon']:g}", (adv, spatial), textcoords="offset points", xytext=(4, -9), fontsize=6)
+            offset = (5, -9) if pt["model"] == "linear" else (5, 4)  # linear labels below, MLP labels above
+            ax.annotate(f"ε={pt['epsilon']:g}", (adv, spatial), textcoords="offset points", xytext=offset, fontsize=6,
+                        color=MODEL_COLORS_TEXT[pt["model"]])  # fmt: skip
         rows.append(["theorem2", pt["classifier"], f"{adv:.4f}", f"{spatial:.4f}",
                      f"{pt.get('spatial_accuracy_se', 0.0):.4f}", 1])  # fmt: skip
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=f"adversarial accuracy (ℓ∞, ε = 4/√d = {eps:.3f})",
