@@ -614,7 +614,8 @@ def make_figure(plan: dict, out_pdf: str, out_png: str, out_csv: str) -> int:
     fig.tight_layout()
     for out in (out_pdf, out_png):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150)
+        # no creation date in the PDF: the same numbers give the same file (kept reference figures too)
+        fig.savefig(out, dpi=150, metadata={"CreationDate": None} if out.endswith(".pdf") else None)
     plt.close(fig)
     write_csv(rows, CSV_HEADER, out_csv)
     return len(evals)

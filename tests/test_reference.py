@@ -68,6 +68,9 @@ def test_the_kept_paper_scale_reference_draws_without_training(tmp_path):
     for png in drawn[:-1]:
         assert (tmp_path / "out" / png).stat().st_size > 5000
     assert all(part["machine"]["cores"] and part["commit"] for part in manifest["parts"])
-    # the figures and scoreboard kept in the repository are these
+    # the figures' numbers and the scoreboard kept in the repository are these
+    for png in drawn[:-1]:
+        csv_file = png.removesuffix(".png") + ".csv"
+        assert (tmp_path / "out" / csv_file).read_text() == (REFERENCE / csv_file).read_text(), csv_file
     board = (tmp_path / "out/tables/claims.csv").read_text()
     assert board == (REFERENCE / "tables/claims.csv").read_text()
