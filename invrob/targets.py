@@ -307,7 +307,7 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                           panel.get("seeds")), "label": c["label"], "paper_arch": c["arch"]}
                 for i, c in enumerate(_require(panel, "columns", where))]  # fmt: skip
     if kind == "theorem2":
-        return [{"dataset": "cyclic_code", "arch": "theory", "recipe": "p001", "group": "simulation",
+        return [{"dataset": "cyclic_code", "arch": "theory", "recipe": "p001", "group": "simulation", "simulated": True,
                  "evals": {"0": {"theorem2": THEORY_FILE}}}]  # fmt: skip
     if kind == "principal_angles":
         return _adversarial_sweep(config, ds, panel["arch"], [spaced(panel, "principal-angles")], where)
@@ -370,7 +370,9 @@ def plan_files(p: dict) -> list[str]:
 
 
 def plan_models(p: dict) -> set[tuple[str, str, str]]:
-    return {(m["dataset"], m["arch"], m["recipe"]) for panel in p["panels"] for m in panel["models"]}
+    """The checkpoints a plan needs (a simulation, paper 001 §3, needs none)."""
+    return {(m["dataset"], m["arch"], m["recipe"]) for panel in p["panels"] for m in panel["models"]
+            if not m.get("simulated")}  # fmt: skip
 
 
 def plan_evaluations(p: dict) -> set[tuple[str, str]]:

@@ -161,7 +161,7 @@ def test_paper_config_plans_the_rotation_sweep_for_fig1():
 PAPER_000_FIGURES = [f"fig{i}" for i in range(1, 32) if i != 7]  # Fig 7 is a schematic drawing
 # paper 001: Figs 1-4 and 6 (Fig 5 is paper 000's DeepFool distance, figs 8-11), App. I (Tiny ImageNet)
 PAPER_001_FIGURES = ["p001_fig1", "p001_fig2", "p001_fig3", "p001_fig4", "p001_fig6", "p001_tiny_spatial",
-                     "p001_tiny_adversarial"]  # fmt: skip
+                     "p001_tiny_adversarial", "p001_theorem2"]  # fmt: skip
 PAPER_003_004_FIGURES = ["p003_fig1_2", "p003_fig3", "p004_runtime"]
 
 
