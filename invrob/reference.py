@@ -32,21 +32,19 @@ from pathlib import Path
 import yaml
 
 from .io import atomic_write_json, read_json
+from .targets import plan_files
 from .workflow import WORKFLOW_ROOT, claim_plans, config_claims, figure_plan, target_names
 
 MANIFEST = "manifest.json"
 
 
 def load_config(configfiles: list[str], root: Path = WORKFLOW_ROOT) -> dict:
-    """config.yaml with the overlays merged in, as ``snakemake --configfile`` would."""
-    def merge(base: dict, extra: dict) -> dict:
-        for key, value in extra.items():
-            base[key] = merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-        return base
+    """config.yaml with the overlays merged in, as ``snakemake --configfile`` does."""
+    from snakemake.utils import update_config
 
     config = yaml.safe_load((root / "config.yaml").read_text())
     for path in configfiles:
-        config = merge(config, yaml.safe_load((root / path).read_text()) or {})
+        update_config(config, yaml.safe_load((root / path).read_text()) or {})
     return config
 
 
@@ -173,7 +171,7 @@ def draw(ref: Path, out: Path) -> list[str]:
                 written.append("tables/claims.md")
                 continue
             plan = figure_plan(config, name, section)
-            if not all(Path(f).exists() for f in target_files(config, [target])):
+            if not all(Path(f).exists() for f in plan_files(plan)):
                 continue  # a later part of the run makes the rest
             stem = out / section / name
             stem.parent.mkdir(parents=True, exist_ok=True)
@@ -187,8 +185,9 @@ def draw(ref: Path, out: Path) -> list[str]:
 
 
 def summary(ref: Path, out: Path, drawn: list[str]) -> str:
-    """``README.md`` of a reference: how it was made, its figures, and the claims it judges."""
-    manifest = verify(ref)
+    """``README.md`` of a reference: how it was made, its figures, and the claims it judges (after
+    ``draw``, which verified the kept files)."""
+    manifest = read_json(ref / MANIFEST)
     configs = " ".join(f"--configfile {c}" for c in manifest["configfiles"])
     lines = ["# Reference results", "", "Made by `invrob.reference` (do not edit: `python -m invrob.reference draw "
              f"{ref}` writes this file, the figures and the scoreboard again from the kept evaluation files).", "",

@@ -307,7 +307,7 @@ def panel_models(config: dict, kind: str, panel: dict, where: str) -> list[dict]
                           panel.get("seeds")), "label": c["label"], "paper_arch": c["arch"]}
                 for i, c in enumerate(_require(panel, "columns", where))]  # fmt: skip
     if kind == "theorem2":
-        return [{"dataset": "cyclic_code", "arch": "theory", "recipe": "p001", "group": "simulation", "simulated": True,
+        return [{"dataset": ds, "arch": panel["arch"], "recipe": "p001", "group": "simulation", "simulated": True,
                  "evals": {"0": {"theorem2": THEORY_FILE}}}]  # fmt: skip
     if kind == "principal_angles":
         return _adversarial_sweep(config, ds, panel["arch"], [spaced(panel, "principal-angles")], where)
