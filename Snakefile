@@ -48,6 +48,11 @@ onstart:
 include: "rules/common.smk"
 
 
+# `snakemake --report report.html`: this front page (the claims scoreboard, how the run was made), then
+# every figure and table built, by paper and number, with captions (invrob.report)
+report: "report/workflow.rst"
+
+
 wildcard_constraints:
     dataset=r"[a-z0-9_]+",
     arch=r"[a-z0-9_]+",

@@ -4,9 +4,10 @@
 #   - Debian's offline copy of Fashion-MNIST (dataset-fashion-mnist), used by the quick config;
 #   - this package and every Python dependency at the versions in constraints.txt (torch 2.14.1,
 #     torchvision 0.29.1, snakemake 9.27, …), so that a fresh install next month gets the same.
-#   --tests   also the test tools (pytest, torchattacks as a reference implementation) and Debian's
+#   --tests   also the test tools (pytest, torchattacks as a reference implementation), Debian's
 #             SLURM daemons (slurmctld, slurmd, slurm-client, munge), which the test suite starts as
-#             a throw-away single-node cluster to run the workflow through SLURM.
+#             a throw-away single-node cluster to run the workflow through SLURM, and Debian's
+#             chromium, in which the test suite opens the `snakemake --report` page.
 # Afterwards run everything with .venv/bin/… (or `source .venv/bin/activate` first).
 # INVROB_VENV=path chooses another virtualenv.  Idempotent: reruns are quick.
 set -euo pipefail
@@ -35,7 +36,7 @@ done
 packages=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || packages+=(dataset-fashion-mnist)
 if [ "$WITH_TESTS" = 1 ]; then
-  for cmd in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do
+  for cmd in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge chromium:chromium; do
     command -v "${cmd%%:*}" >/dev/null || packages+=("${cmd##*:}")
   done
 fi

@@ -477,7 +477,8 @@ def summary(rows: list[dict]) -> str:
     return f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
 
 
-def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str) -> None:
+def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str, out_html: str | None = None) -> None:
+    """The scoreboard as CSV, Markdown and (for the report) HTML."""
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     with open(out_csv, "w", newline="") as fh:
         writer = csv.DictWriter(fh, CSV_HEADER)
@@ -487,14 +488,20 @@ def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str) ->
     def cell(text: str) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"**Claims of papers 000, 001, 003 and 004 checked at {scale} scale — {summary(rows)}.** "
-             "Level claims are judged only at paper scale on the paper's dataset and model; trends and comparisons at "
-             "any scale; 'not measured': this config does not measure it (a model, evaluation or grid point absent "
-             "at this scale); 'not built': an evaluation it needs does not exist in this folder yet.", "",
-             "| claim | paper | where | quote | quantity | paper | ours | verdict |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    caption = (f"Claims of papers 000, 001, 003 and 004 checked at {scale} scale — {summary(rows)}. "
+               "Level claims are judged only at paper scale on the paper's dataset and model; trends and comparisons "
+               "at any scale; 'not measured': this config does not measure it (a model, evaluation or grid point "
+               "absent at this scale); 'not built': an evaluation it needs does not exist in this folder yet.")  # fmt: skip
+    header = ["claim", "paper", "where", "quote", "quantity", "paper", "ours", "verdict"]
+    table = []
     for r in rows:
         paper = r["paper_value"] + (f" (± {r['tolerance']})" if r["tolerance"] and r["type"] == "level" else "")
         verdict = r["verdict"] + (f": {r['detail']}" if r["verdict"] not in ("holds", "fails") else "")
-        lines.append("| " + " | ".join(cell(c) for c in (r["id"], r["paper"], r["where"], r["quote"], r["quantity"],
-                                                           paper, r["ours"], verdict)) + " |")  # fmt: skip
+        table.append([r["id"], r["paper"], r["where"], r["quote"], r["quantity"], paper, r["ours"], verdict])
+    lines = [f"**{caption}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table]
     Path(out_md).write_text("\n".join(lines) + "\n")
+    if out_html:
+        from .report import html_table
+
+        Path(out_html).write_text(html_table(header, table, caption, "claims"))

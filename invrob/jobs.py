@@ -161,12 +161,12 @@ def figure_job(plan: dict, out_pdf: str, out_png: str, out_csv: str, log_path=No
         log(f"{plan['name']} ({plan['kind']}): wrote {out_pdf}, {out_png}, {out_csv} from {n} evaluation files")
 
 
-def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, log_path=None) -> None:
+def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, out_html: str, log_path=None) -> None:
     from .plotting import make_table
 
     with job_log(log_path) as (log, _):
-        n = make_table(plan, out_csv, out_md, out_tex)
-        log(f"{plan['name']} ({plan['kind']}): wrote {out_csv}, {out_md}, {out_tex} from {n} evaluation files")
+        n = make_table(plan, out_csv, out_md, out_tex, out_html)
+        log(f"{plan['name']} ({plan['kind']}): wrote {out_csv}, {out_md}, {out_tex}, {out_html} from {n} evaluation files")
 
 
 def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> None:
@@ -181,11 +181,12 @@ def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> No
         log(f"wrote {out_path} in {result['seconds']:.1f} s")
 
 
-def claims_job(plans: dict, claims: list[dict], scale: str, out_csv: str, out_md: str, log_path=None) -> None:
+def claims_job(plans: dict, claims: list[dict], scale: str, out_csv: str, out_md: str, out_html: str,
+               log_path=None) -> None:  # fmt: skip
     from .claims import scoreboard, summary, write_scoreboard
     from .io import read_json
 
     with job_log(log_path) as (log, _):
         rows = scoreboard(plans, claims, scale, read_json)
-        write_scoreboard(rows, out_csv, out_md, scale)
-        log(f"claims at {scale} scale: {summary(rows)}; wrote {out_csv}, {out_md}")
+        write_scoreboard(rows, out_csv, out_md, scale, out_html)
+        log(f"claims at {scale} scale: {summary(rows)}; wrote {out_csv}, {out_md}, {out_html}")

@@ -23,6 +23,7 @@ import seaborn as sns  # noqa: E402
 from .data import get_spec  # noqa: E402
 from .io import read_json  # noqa: E402
 from .models import ARCH_TITLES  # noqa: E402
+from .report import html_table  # noqa: E402
 from .recipes import epsilon_label, parse_epsilon, split_stages  # noqa: E402
 from .evaluation import split_space  # noqa: E402
 from .targets import invariance_families, plan_files, robustness_evaluation, spaced  # noqa: E402
@@ -606,16 +607,27 @@ def write_csv(rows: list, header: list[str], out_csv: str) -> None:
         w.writerows(rows)
 
 
+def title_text(fig) -> str:
+    """A figure's titles, as drawn: the figure title, then each panel's (in order, without repeats)."""
+    texts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    texts += [ax.get_title() for ax in fig.axes]
+    return "\n".join(dict.fromkeys(" ".join(t.split()) for t in texts if t.strip()))  # one line per title
+
+
 def make_figure(plan: dict, out_pdf: str, out_png: str, out_csv: str) -> int:
     """Draw figure ``plan`` and write its PDF, PNG and CSV; returns the number of evaluation files read."""
     sns.set_theme(style="whitegrid", context="paper")
     evals = load_evaluations(plan)
     fig, rows = FIGURES[plan["kind"]](plan, evals)
     fig.tight_layout()
+    text = title_text(fig)
     for out in (out_pdf, out_png):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        # no creation date in the PDF: the same numbers give the same file (kept reference figures too)
-        fig.savefig(out, dpi=150, metadata={"CreationDate": None} if out.endswith(".pdf") else None)
+        # the titles go into the file (the report's caption reads them: invrob.report); no creation date
+        # in the PDF: the same numbers give the same file (kept reference figures too)
+        metadata = ({"Title": plan["name"], "Subject": text, "CreationDate": None} if out.endswith(".pdf")
+                    else {"Title": plan["name"], "Description": text})  # fmt: skip
+        fig.savefig(out, dpi=150, metadata=metadata)
     plt.close(fig)
     write_csv(rows, CSV_HEADER, out_csv)
     return len(evals)
@@ -766,10 +778,11 @@ def _latex(header, rows, caption) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_table(plan: dict, out_csv: str, out_md: str, out_tex: str) -> int:
+def make_table(plan: dict, out_csv: str, out_md: str, out_tex: str, out_html: str) -> int:
     evals = load_evaluations(plan)
     header, rows, caption = TABLES[plan["kind"]](plan, evals)
     write_csv(rows, header, out_csv)
     Path(out_md).write_text(_markdown(header, rows, caption))
     Path(out_tex).write_text(_latex(header, rows, caption))
+    Path(out_html).write_text(html_table(header, rows, caption, plan["name"]))
     return len(evals)

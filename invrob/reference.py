@@ -167,7 +167,7 @@ def draw(ref: Path, out: Path) -> list[str]:
             if name == "claims":
                 claims = config_claims(config)
                 claims_job(claim_plans(config, claims), claims, config.get("scale", "paper"),
-                           str(out / "tables/claims.csv"), str(out / "tables/claims.md"))  # fmt: skip
+                           *(str(out / f"tables/claims.{ext}") for ext in ("csv", "md", "html")))  # fmt: skip
                 written.append("tables/claims.md")
                 continue
             plan = figure_plan(config, name, section)
@@ -179,7 +179,7 @@ def draw(ref: Path, out: Path) -> list[str]:
                 figure_job(plan, f"{stem}.pdf", f"{stem}.png", f"{stem}.csv")
                 written.append(f"figures/{name}.png")
             else:
-                table_job(plan, f"{stem}.csv", f"{stem}.md", f"{stem}.tex")
+                table_job(plan, *(f"{stem}.{ext}" for ext in ("csv", "md", "tex", "html")))
                 written.append(f"tables/{name}.md")
     return written
 

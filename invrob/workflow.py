@@ -38,15 +38,15 @@ from .targets import (
 )
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
-TABLE_FORMATS = ("csv", "md", "tex")
-CLAIMS_TARGETS = ("tables/claims.csv", "tables/claims.md")  # the scoreboard (invrob.claims)
+TABLE_FORMATS = ("csv", "md", "tex", "html")
+CLAIMS_TARGETS = ("tables/claims.csv", "tables/claims.md", "tables/claims.html")  # the scoreboard (invrob.claims)
 
 
 WORKFLOW_ROOT = Path(__file__).resolve().parents[1]
 
 
 def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
-    """Copy the workflow (Snakefile, configs, rules, scripts, profiles, package sources) into ``dest``.
+    """Copy the workflow (Snakefile, configs, rules, scripts, profiles, report templates, package sources) into ``dest``.
 
     A private copy runs in its own folder without touching this checkout's results: the tests
     and the benchmark suite use it.
@@ -55,7 +55,7 @@ def copy_workflow(dest: str | Path, source: Path = WORKFLOW_ROOT) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "config.yaml", "environment.yml"):
         shutil.copy(source / name, dest / name)
-    for name in ("rules", "scripts", "config", "invrob", "profiles"):
+    for name in ("rules", "scripts", "config", "invrob", "profiles", "report"):
         shutil.copytree(source / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     return dest
 
@@ -71,6 +71,21 @@ def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
     return p
 
 
+def report_caption(config: dict, section: str, name: str, claims: list[dict]):
+    """The report's caption of figure or table ``name`` (computed when the report is made: invrob.report)."""
+    from .report import caption
+
+    return caption(config, section, name, figure_plan(config, name, section), claims)
+
+
+def front_page(config: dict, workflow, evaluations) :
+    """The report's front page: the scoreboard and how the run was made (invrob.report)."""
+    from .report import FrontPage
+
+    return FrontPage(tuple(str(c) for c in workflow.overwrite_configfiles or ()), config.get("scale", "paper"),
+                     workflow.basedir, tuple(evaluations))  # fmt: skip
+
+
 def figure_evaluations(config: dict, name: str, section: str = "figures") -> list[str]:
     """Evaluation files that figure/table ``name`` reads (and nothing else: see rules/figures.smk)."""
     return plan_files(figure_plan(config, name, section))
@@ -83,7 +98,7 @@ def target_names(config: dict, section: str) -> list[str]:
 
 
 def all_targets(config: dict) -> list[str]:
-    """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX) of the config, and the claims scoreboard."""
+    """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX, HTML) of the config, and the claims scoreboard."""
     targets = []
     for name in sorted(config["figures"]):
         targets += [f"figures/{name}.{ext}" for ext in FIGURE_FORMATS]

@@ -1,6 +1,7 @@
 # Helpers shared by the rules: the package's view of the config.
 import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 
+from invrob import report as results_report
 from invrob.targets import THEORY_FILE
 from invrob.workflow import (
     all_targets,
@@ -11,6 +12,7 @@ from invrob.workflow import (
     config_claims,
     evaluation_settings,
     figure_evaluations,
+    front_page,
     figure_plan,
     gpu_jobs_expected,
     job_code,
@@ -18,6 +20,7 @@ from invrob.workflow import (
     robust_dataset_params,
     snapshot_epochs,
     not_a_target_pattern,
+    report_caption,
     snapshot_list,
     target_names,
     theory_settings,
@@ -53,3 +56,18 @@ def code_of(rule_name, **keys):
 def unknown_target(wildcards):
     """The input of unknown_target (any non-target under figures/ or tables/): an error listing the targets."""
     raise ValueError(unknown_target_message(config, f"{wildcards.section}/{wildcards.file}"))
+
+
+def result_report(path):
+    """A figure's or table's output in `snakemake --report`: by paper (category) and figure or table
+    number (subcategory); its caption (report/result.rst) is the job's `caption` param (invrob.report)."""
+    return report(path, caption="../report/result.rst",
+                  category=lambda w: results_report.category(w.name),
+                  subcategory=lambda w: results_report.subcategory(w.name),
+                  labels=lambda w: results_report.labels(w.name, path))
+
+
+def scoreboard_report(path):
+    """The claims scoreboard's outputs in the report (the front page shows it too: report/workflow.rst)."""
+    return report(path, caption="../report/claims.rst", category=results_report.SCOREBOARD_CATEGORY,
+                  subcategory="all claims", labels=results_report.labels("claims", path))

@@ -9,13 +9,14 @@ rule figure:
         evals=lambda w: figure_evaluations(config, w.name, "figures"),
     output:
         pdf="figures/{name}.pdf",
-        png="figures/{name}.png",
-        csv="figures/{name}.csv",
+        png=result_report("figures/{name}.png"),
+        csv=result_report("figures/{name}.csv"),
     wildcard_constraints:
         name="|".join(map(re.escape, target_names(config, "figures"))) or "^$",
     params:
         plan=lambda w: figure_plan(config, w.name, "figures"),
         code=lambda w: job_code("figure", kind=figure_plan(config, w.name, "figures")["kind"]),
+        caption=lambda w: report_caption(config, "figures", w.name, CLAIMS),
     threads: res("figure", "threads")
     resources:
         mem_mb=res("figure", "mem_mb"),
@@ -34,14 +35,16 @@ rule table:
     input:
         evals=lambda w: figure_evaluations(config, w.name, "tables"),
     output:
-        csv="tables/{name}.csv",
+        csv=result_report("tables/{name}.csv"),
         md="tables/{name}.md",
-        tex="tables/{name}.tex",
+        tex=result_report("tables/{name}.tex"),
+        html=result_report("tables/{name}.html"),
     wildcard_constraints:
         name="|".join(map(re.escape, target_names(config, "tables"))) or "^$",
     params:
         plan=lambda w: figure_plan(config, w.name, "tables"),
         code=lambda w: job_code("table", kind=figure_plan(config, w.name, "tables")["kind"]),
+        caption=lambda w: report_caption(config, "tables", w.name, CLAIMS),
     threads: res("table", "threads")
     resources:
         mem_mb=res("table", "mem_mb"),
@@ -65,13 +68,15 @@ rule claims:
         claims=lambda w: claims_input(config),
         evals=lambda w: claims_evaluations(config, CLAIMS, workflow.dag_settings.targets),
     output:
-        csv="tables/claims.csv",
+        csv=scoreboard_report("tables/claims.csv"),
         md="tables/claims.md",
+        html=scoreboard_report("tables/claims.html"),
     params:
         claims=CLAIMS,
         plans=lambda w: claim_plans(config, CLAIMS),
         scale=config.get("scale", "paper"),
         code=lambda w: job_code("claims"),
+        front_page=lambda w, input: front_page(config, workflow, input.evals),
     threads: res("table", "threads")
     resources:
         mem_mb=res("table", "mem_mb"),

@@ -7,4 +7,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's 
 from invrob.jobs import claims_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-claims_job(sm.params.plans, sm.params.claims, sm.params.scale, sm.output.csv, sm.output.md, sm.log[0])
+claims_job(sm.params.plans, sm.params.claims, sm.params.scale, sm.output.csv, sm.output.md, sm.output.html, sm.log[0])

@@ -7,4 +7,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this workflow's 
 from invrob.jobs import table_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-table_job(sm.params.plan, sm.output.csv, sm.output.md, sm.output.tex, sm.log[0])
+table_job(sm.params.plan, sm.output.csv, sm.output.md, sm.output.tex, sm.output.html, sm.log[0])

@@ -2,6 +2,7 @@
 
 import copy
 import csv
+import json
 import os
 import re
 
@@ -370,6 +371,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     n_figures, n_tables = len(config["figures"]), len(config["tables"])
     plans = [(section, figure_plan(config, name, section)) for section in ("figures", "tables")
              for name in config[section]]  # fmt: skip
+    check_report(workflow_copy, tiny, config, board)
 
     # up to date: nothing to do
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
@@ -452,6 +454,45 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
     assert "train" not in job_counts(out) if "Job stats:" in out else "Nothing to be done" in out
     path.write_text(original)
+
+
+def check_report(workdir, overlays, config, board):
+    """`snakemake --report` after `all`: every figure and table under its paper and number, each
+    caption with the titles drawn and the paper's statements with our verdicts, the scoreboard on
+    the front page; then the page in headless Chromium: no JavaScript error, every result listed
+    and captioned (a screenshot is kept in .test-artifacts/)."""
+    from invrob.browser import find_chromium, report_views
+    from invrob.report import category, subcategory
+
+    snakemake(workdir, "--report", "report.html", "all", *overlays)
+    page = (workdir / "report.html").read_text()
+    results = json.loads(re.search(r'<script id="results">\s*var results = (.*?);?\s*</script>', page, re.S)[1])
+    built = [f"figures/{n}.png" for n in config["figures"]] + [f"tables/{n}.html" for n in config["tables"]]
+    assert set(built) | {"tables/claims.html"} <= set(results)
+    categories = json.loads(re.search(r"var categories = (.*?);\s*</script>", page, re.S)[1])
+    for path in built:
+        name = path.split("/")[1].rsplit(".", 1)[0]
+        assert path in categories[category(name)][subcategory(name)]
+    fig1 = results["figures/fig1.png"]["caption"]
+    assert "Paper 000, Fig 1" in fig1 and "StdCNN on Fashion-MNIST (for StdCNN on MNIST)" in fig1
+    verdicts = {r["id"]: r["verdict"] for r in board}
+    assert "p000-fig1-pgd-falls-with-theta" in fig1
+    assert f"<strong>{verdicts['p000-fig1-pgd-falls-with-theta']}</strong>" in fig1
+    judged = sum(v in ("holds", "fails") for v in verdicts.values())
+    assert "How this run was made" in page and "tiny.yaml" in page and "cpu (" in page
+
+    chromium = find_chromium()
+    assert chromium, "the report test opens the report in Chromium: install it (./setup.sh --tests installs chromium)"
+    shot = REPO / ".test-artifacts" / "report-tiny.png"
+    views = report_views(workdir / "report.html", shot, "figures/fig1.png")
+    assert views["errors"] == [], views["errors"]
+    assert f"{len(board)} claims of the papers" in views["front"] and judged > 0
+    for path in built:
+        name = path.split("/")[1].rsplit(".", 1)[0]
+        shown = views["categories"][category(name)][subcategory(name)]
+        assert name in shown, f"{path} is not listed under {category(name)} / {subcategory(name)}"
+        assert "What the paper says" in views["captions"][path] or "No claim" in views["captions"][path]
+    assert shot.stat().st_size > 20000
 
 
 CIFAR_TARGETS = ["figures/fig2.pdf", "figures/fig6.pdf", "figures/fig10.pdf", "figures/fig16.pdf", "tables/table2.md"]
