@@ -15,6 +15,7 @@ import base64
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,13 @@ class BrowserError(RuntimeError):
     pass
 
 
+def _high_fd(fd: int) -> int:
+    """``fd`` moved to a number ≥ 10, clear of the 3 and 4 the child's ends are mapped to."""
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
+
+
 class Browser:
     """One headless Chromium with one page; ``errors`` collects the page's JavaScript errors."""
 
@@ -46,39 +54,52 @@ class Browser:
         self.timeout, self.errors, self._id, self._events = timeout, [], 0, []
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
+        to_browser_r, from_browser_w = (_high_fd(fd) for fd in (to_browser_r, from_browser_w))
         self._profile = tempfile.mkdtemp(prefix="invrob-chromium-")
+        self._stderr = open(Path(self._profile) / "chromium.stderr", "w+")
         args = [binary, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
                 f"--user-data-dir={self._profile}", f"--window-size={width},{height}", "about:blank"]  # fmt: skip
-
-        def child_fds():  # Chromium reads commands on fd 3 and writes replies on fd 4
-            r, w = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w))
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-
-        self._proc = subprocess.Popen(args, preexec_fn=child_fds, close_fds=False, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        # Chromium reads commands on fd 3 and writes replies on fd 4: a small Python trampoline puts the
+        # pipe ends there and execs it (no preexec_fn: the parent may run threads; only those fds pass)
+        trampoline = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+                      "os.close(int(sys.argv[1])); os.close(int(sys.argv[2])); os.execvp(sys.argv[3], sys.argv[3:])")
+        self._proc = subprocess.Popen([sys.executable, "-c", trampoline, str(to_browser_r), str(from_browser_w), *args],
+                                      pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=self._stderr)  # fmt: skip
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
-            self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
-                                                         "mobile": False}, session=True)  # fmt: skip
+        try:
+            target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Log"):
+                self.call(f"{domain}.enable", session=True)
+            self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                             "mobile": False}, session=True)  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
 
     # ------------------------------------------------------------------ protocol
 
     def _send(self, message: dict) -> None:
         os.write(self._to_browser, json.dumps(message).encode() + b"\0")
 
+    def _stderr_tail(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read()[-1500:]
+
     def _receive(self, deadline: float) -> dict:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise BrowserError("Chromium did not answer in time")
+            left = deadline - time.monotonic()
             if self._proc.poll() is not None:
-                raise BrowserError(f"Chromium exited with status {self._proc.returncode}")
+                raise BrowserError(f"Chromium exited with status {self._proc.returncode}:\n{self._stderr_tail()}")
+            if left <= 0 or not select.select([self._from_browser], [], [], min(left, 1.0))[0]:
+                if left <= 0:
+                    raise BrowserError(f"Chromium did not answer within {self.timeout:g} s:\n{self._stderr_tail()}")
+                continue
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
                 raise BrowserError("Chromium closed its DevTools pipe")
@@ -122,7 +143,9 @@ class Browser:
     def open(self, path: str | Path) -> None:
         """Load a local file and wait for its load event."""
         self._events.clear()
-        self.call("Page.navigate", {"url": Path(path).resolve().as_uri()}, session=True)
+        reply = self.call("Page.navigate", {"url": Path(path).resolve().as_uri()}, session=True)
+        if reply.get("errorText"):
+            raise BrowserError(f"cannot open {path}: {reply['errorText']}")
         self.wait_for("Page.loadEventFired")
 
     def evaluate(self, expression: str):
@@ -148,13 +171,17 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.call("Browser.close")
-        except BrowserError:
+            if self._proc.poll() is None:
+                self.timeout = min(self.timeout, 10)
+                self.call("Browser.close")
+        except (BrowserError, OSError):
             pass
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
+            self._proc.wait()
+        self._stderr.close()
         for fd in (self._to_browser, self._from_browser):
             try:
                 os.close(fd)
@@ -183,6 +210,10 @@ def report_views(path: str | Path, screenshot: str | Path | None = None, shown_r
         out = {"front": b.text(), "categories": {}, "captions": {}}
         for cat, subcats in b.evaluate("categories").items():
             for sub in subcats:
+                # as a reader clicks: the category, then its subcategory (going from one subcategory
+                # straight to another, the report keeps showing the first one's results)
+                b.evaluate(f"app.setView({{navbarMode: 'category', category: {json.dumps(cat)}}})")
+                b.settle(0.2)
                 b.evaluate(f"app.setView({{navbarMode: 'subcategory', category: {json.dumps(cat)}, "
                            f"subcategory: {json.dumps(sub)}}})")  # fmt: skip
                 b.settle(0.3)
@@ -194,10 +225,13 @@ def report_views(path: str | Path, screenshot: str | Path | None = None, shown_r
             out["captions"][result] = b.text()
         if screenshot:
             shown = shown_result or next((r for r in results if r.endswith(".png")), results[0])
-            cat, sub = next((c, s) for c, subs in b.evaluate("categories").items() for s, paths in subs.items()
-                            if shown in paths)  # fmt: skip
+            where = [(c, s) for c, subs in b.evaluate("categories").items() for s, paths in subs.items()
+                     if shown in paths]  # fmt: skip
+            if not where:
+                raise BrowserError(f"{shown} is not a result of this report: one of {', '.join(results)}")
+            (cat, sub), content = where[0], "img" if shown.endswith((".png", ".svg", ".jpg")) else "html"
             b.evaluate(f"app.setView({{navbarMode: 'resultinfo', category: {json.dumps(cat)}, subcategory: "
-                       f"{json.dumps(sub)}, resultPath: {json.dumps(shown)}, content: 'img', "
+                       f"{json.dumps(sub)}, resultPath: {json.dumps(shown)}, content: '{content}', "
                        f"contentPath: results[{json.dumps(shown)}].data_uri}})")  # fmt: skip
             b.settle(1.0)
             b.screenshot(screenshot)

@@ -609,8 +609,7 @@ def write_csv(rows: list, header: list[str], out_csv: str) -> None:
 
 def title_text(fig) -> str:
     """A figure's titles, as drawn: the figure title, then each panel's (in order, without repeats)."""
-    texts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
-    texts += [ax.get_title() for ax in fig.axes]
+    texts = [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)]
     return "\n".join(dict.fromkeys(" ".join(t.split()) for t in texts if t.strip()))  # one line per title
 
 

@@ -7,9 +7,10 @@ job drew (kept in the PNG's ``Description``, see ``plotting.make_figure``) or th
 first line of its Markdown), the figure kind's description (``targets.FIGURE_KINDS`` /
 ``TABLE_KINDS``), the scale, and the rows of ``tables/claims.csv`` whose claims read this target:
 the paper's statement and our verdict.  Captions and the front page are computed when the report is
-made (``str()`` of a ``Caption`` or ``FrontPage``, called by the report's Jinja templates in
+made (``rst()`` of a ``Caption`` or ``FrontPage``, called by the report's Jinja templates in
 ``report/``), so a new verdict never reruns a figure: Snakemake keeps such params out of its rerun
-triggers (they are not plain values).
+triggers (they are not plain values; tests/test_report.py pins that).  The job scripts unpickle them,
+so this module must stay importable from the workflow folder (Snakefile puts it on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-# the papers (../shared/seeds/README.md), by the number the target names use
+# the papers, by the number the target names use
 PAPERS = {
     "000": "Kamath, Deshpande, Subrahmanyam: Invariance vs. Robustness of Neural Networks",
     "001": "Kamath et al.: Can we have it all? On the Trade-off between Spatial and Adversarial Robustness",
@@ -101,10 +102,11 @@ def _read_scoreboard(path: str | Path) -> list[dict] | None:
 
 
 def _verdict_item(row: dict) -> str:
-    detail = f" ({rst_text(row['detail'])})" if row["verdict"] not in ("holds", "fails") and row["detail"] else ""
-    ours = f"; ours: {rst_text(row['ours'])}" if row["ours"] else ""
-    return (f"- **{row['verdict']}**{detail} — “{rst_text(row['quote'])}” ({rst_text(row['where'])}; "
-            f"claim ``{row['id']}``): expected {rst_text(row['paper_value'])}{ours}")  # fmt: skip
+    get = lambda key: row.get(key) or ""  # noqa: E731  (a scoreboard of an older version lacks columns)
+    detail = f" ({rst_text(get('detail'))})" if get("verdict") not in ("holds", "fails") and get("detail") else ""
+    ours = f"; ours: {rst_text(get('ours'))}" if get("ours") else ""
+    return (f"- **{get('verdict')}**{detail} — “{rst_text(get('quote'))}” ({rst_text(get('where'))}; "
+            f"claim ``{row['id']}``): expected {rst_text(get('paper_value'))}{ours}")  # fmt: skip
 
 
 def claims_section(claim_ids: tuple[str, ...], scoreboard: str) -> str:
@@ -122,22 +124,30 @@ def claims_section(claim_ids: tuple[str, ...], scoreboard: str) -> str:
     return "\n".join([head, "", *items]) if items else "The scoreboard holds no row for this result's claims."
 
 
-def claims_about(claims: list[dict], plan: dict) -> tuple[str, ...]:
-    """The ids of the claims that read target ``plan`` (for ``NAME-DATASET``: those about that panel)."""
-    from .claims import NotMeasured, _panel, selectors
-    from .targets import split_target  # noqa: F401  (the NAME-DATASET grammar lives there)
+def split_name(name: str) -> tuple[str, str | None]:
+    """``fig12-fashion_mnist`` → ('fig12', 'fashion_mnist'): the ``NAME-DATASET`` of a panel target."""
+    from .targets import PANEL_SUBSET
 
-    base, _, dataset = plan["name"].partition("-")
+    base, sep, dataset = name.rpartition(PANEL_SUBSET)
+    return (base, dataset) if sep else (name, None)
+
+
+def claims_about(claims: list[dict], plan: dict, whole: dict | None = None) -> tuple[str, ...]:
+    """The ids of the claims that read target ``plan``; for ``NAME-DATASET`` (``plan`` of the whole
+    figure: ``whole``), those whose panel is that dataset's."""
+    from .claims import NotMeasured, _panel, selectors
+
+    base, dataset = split_name(plan["name"])
     out = []
     for claim in claims:
         for sel in selectors(claim):
             if sel["target"] != base:
                 continue
             if dataset:
-                try:
-                    if _panel(plan, sel)["paper_dataset"] != dataset:
+                try:  # the selector's panel in the whole figure (a panel index counts the figure's panels)
+                    if _panel(whole or plan, sel)["paper_dataset"] != dataset:
                         continue
-                except NotMeasured:  # the claim's panel is not this dataset's
+                except NotMeasured:
                     continue
             out.append(claim["id"])
             break
@@ -149,7 +159,7 @@ def _figure_titles(png: str) -> str:
 
     try:
         with Image.open(png) as im:
-            return im.text.get("Description", "")
+            return im.text.get("Description") or "(drawn before figures kept their titles: rebuild it to see them)"
     except (FileNotFoundError, OSError):
         return ""
 
@@ -162,7 +172,7 @@ def _table_caption(md: str) -> str:
     return first.strip().removeprefix("**").removesuffix("**")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Caption:
     """A result's caption in the report, computed when the report is made (``str()``)."""
 
@@ -176,10 +186,13 @@ class Caption:
     result: str  # the PNG (figures) or the Markdown (tables) whose titles the caption repeats
     scoreboard: str = "tables/claims.csv"
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:  # what the report's "Job parameters" show
+        return f"Caption({self.section}/{self.name})"
+
+    def rst(self) -> str:
         paper, label = paper_reference(self.name)
         where = f"Paper {paper}, {label}" if paper else label
-        _, _, dataset = self.name.partition("-")
+        dataset = split_name(self.name)[1]
         panel = f" (its ``{dataset}`` panels only)" if dataset else ""
         titles = _figure_titles(self.result) if self.section == "figures" else _table_caption(self.result)
         scale = "; ".join(self.scale_notes) or (f"{self.scale} scale" if self.scale != "paper" else
@@ -191,15 +204,18 @@ class Caption:
         return "\n\n".join(parts) + "\n"
 
 
-def caption(config: dict, section: str, name: str, plan: dict, claims: list[dict]) -> Caption:
-    """The caption of figure or table ``name`` (cheap: nothing is read until the report asks)."""
+def caption(config: dict, section: str, name: str, plan: dict, claims: list[dict], whole_plan=None) -> Caption:
+    """The caption of figure or table ``name`` (cheap: nothing is read until the report asks);
+    ``whole_plan(base)``: the plan of the whole figure a ``NAME-DATASET`` target is a panel of."""
     from .targets import FIGURE_KINDS, TABLE_KINDS
 
     kinds = FIGURE_KINDS if section == "figures" else TABLE_KINDS
     result = f"figures/{name}.png" if section == "figures" else f"tables/{name}.md"
     notes = tuple(sorted({p["scale_note"] for p in plan["panels"] if p.get("scale_note")}))
+    base, dataset = split_name(name)
+    whole = whole_plan(base) if dataset and whole_plan else None
     return Caption(section, name, plan["kind"], kinds.get(plan["kind"], plan["kind"]),
-                   config.get("scale", "paper"), notes, claims_about(claims, plan), result)  # fmt: skip
+                   config.get("scale", "paper"), notes, claims_about(claims, plan, whole), result)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the front page
@@ -243,16 +259,19 @@ def _scoreboard_table(rows: list[dict]) -> str:
     judged = [r for r in rows if r["verdict"] in ("holds", "fails")]
     if not judged:
         return "No claim could be judged on the results of this folder yet."
+    def cell(text: str) -> str:  # `\ ` first: a cell never starts a list, an enumeration or a comment
+        return "\\ " + rst_text(text)
+
     lines = [".. list-table::", "   :header-rows: 1", "   :widths: 10 20 45 15 10", "",
              "   * - paper", "     - where", "     - the paper says", "     - ours", "     - verdict"]  # fmt: skip
     for r in sorted(judged, key=lambda r: (r["verdict"] != "fails", r["paper"], r["id"])):
         cells = [r["paper"], r["where"], f"“{r['quote']}” (expected {r['paper_value']})", r["ours"]]
-        lines += [f"   * - {rst_text(cells[0])}", *(f"     - {rst_text(c)}" for c in cells[1:]),
+        lines += [f"   * - {cell(cells[0])}", *(f"     - {cell(c)}" for c in cells[1:]),
                   f"     - **{r['verdict']}**"]  # fmt: skip
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FrontPage:
     """The report's front page (``report/workflow.rst``), computed when the report is made."""
 
@@ -262,14 +281,17 @@ class FrontPage:
     evaluations: tuple[str, ...] = field(default=())
     scoreboard: str = "tables/claims.csv"
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:
+        return f"FrontPage({self.scale} scale)"
+
+    def rst(self) -> str:
         from .claims import VERDICTS
 
         rows = _read_scoreboard(self.scoreboard)
         made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         how = [f"- **config:** {', '.join(f'``{Path(c).name}``' for c in self.configfiles) or '``config.yaml``'}; "
                f"**scale:** {rst_text(self.scale)}",
-               f"- **commit:** ``{_commit(self.folder)}``",
+               f"- **commit** (of the workflow folder when this report was made): ``{_commit(self.folder)}``",
                f"- **devices** (as the scoreboard's evaluation files record them): {rst_text(_devices(self.evaluations))}",
                f"- **packages** (where this report was made, {made}): {rst_text(_versions())}"]  # fmt: skip
         if rows is None:

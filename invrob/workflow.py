@@ -75,10 +75,11 @@ def report_caption(config: dict, section: str, name: str, claims: list[dict]):
     """The report's caption of figure or table ``name`` (computed when the report is made: invrob.report)."""
     from .report import caption
 
-    return caption(config, section, name, figure_plan(config, name, section), claims)
+    return caption(config, section, name, figure_plan(config, name, section), claims,
+                   whole_plan=lambda base: figure_plan(config, base, section))
 
 
-def front_page(config: dict, workflow, evaluations) :
+def front_page(config: dict, workflow, evaluations):
     """The report's front page: the scoreboard and how the run was made (invrob.report)."""
     from .report import FrontPage
 
@@ -167,8 +168,8 @@ def unknown_target_message(config: dict, path: str) -> str:
     tables = ", ".join(sorted(config.get("tables") or {}, key=natural))
     return (f"'{path}' is not a target of this workflow (config: figures, tables); ask for `all` or\n"
             f"  figures/NAME.pdf|png|csv, NAME one of: {figures} (or NAME-DATASET: its panels of one dataset)\n"
-            f"  tables/NAME.md|csv|tex, NAME one of: {tables}"
-            + ("; tables/claims.md|csv (the claims scoreboard)" if config.get("claims")
+            f"  tables/NAME.md|csv|tex|html, NAME one of: {tables}"
+            + ("; tables/claims.md|csv|html (the claims scoreboard)" if config.get("claims")
                else " (no claims scoreboard: the config says claims: null)"))  # fmt: skip
 
 

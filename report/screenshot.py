@@ -34,13 +34,15 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="invrob-report-") as tmp:
         work = copy_workflow(tmp)
         shutil.copytree(REFERENCE / "results", work / "results")
-        run = dict(cwd=work, check=True)
-        subprocess.run([sys.executable, "-m", "invrob.reference", "draw", str(REFERENCE), "--out", str(work)],
-                       capture_output=True, **run)  # fmt: skip
+        def run(*command):
+            proc = subprocess.run([sys.executable, "-m", *command], cwd=work, capture_output=True, text=True)
+            if proc.returncode:
+                sys.exit(f"{' '.join(command)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+
+        run("invrob.reference", "draw", str(REFERENCE), "--out", str(work))
         drawn = [t for t in manifest["targets"] if (work / t).exists()]
         overlays = [c for c in manifest["configfiles"] if c != "config.yaml"]
-        subprocess.run([sys.executable, "-m", "snakemake", "--report", "report.html", "--configfile", *overlays,
-                        "--", *drawn], capture_output=True, **run)  # fmt: skip
+        run("snakemake", "--report", "report.html", *(["--configfile", *overlays] if overlays else []), "--", *drawn)
         views = report_views(work / "report.html", args.out, args.result)
     if views["errors"]:
         print("JavaScript errors:", *views["errors"], sep="\n  ", file=sys.stderr)

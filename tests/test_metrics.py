@@ -164,7 +164,10 @@ def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_
     df_px = deepfool_distances(model, data, batch_size=8, max_iter=20)
     df_z = deepfool_distances(model, data, batch_size=8, max_iter=20, unit=unit)
     assert abs(df_z["mean_l2"] - df_px["mean_l2"] / sigma) < 1e-5 * df_z["mean_l2"]
-    assert abs(df_z["not_converged"] - df_px["not_converged"]) <= 1  # float32 rounding at the boundary
+    # not "not_converged": with torchattacks' per-step overshoot the last iterates sit on the decision
+    # boundary to float precision (top-2 logit margins 0 to 3e-8 here), so whether a point counts as
+    # flipped is float noise that differs between the two spaces and between CPUs (1 on one, 3 on another)
+    assert df_z["points"] == df_px["points"] == 24
     # principal angles do not depend on a common scale of the coordinates
     settings = {"steps": 2, "step_size": 0.05, "random_start": False}
     a_px = perturbation_subspace_angles(model, data, 0.1 * sigma, {**settings, "step_size": 0.05 * sigma}, 4, k=3)

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from docutils.core import publish_parts  # noqa: E402
 
 from invrob.browser import find_chromium, report_views  # noqa: E402
-from invrob.claims import CSV_HEADER  # noqa: E402
+from invrob.claims import CSV_HEADER, selectors  # noqa: E402
 from invrob.plotting import title_text  # noqa: E402
 from invrob.report import (  # noqa: E402
     Caption,
@@ -94,18 +94,18 @@ def test_a_caption_repeats_the_drawn_titles_and_gives_the_verdicts(tmp_path):
     ])  # fmt: skip
     cap = Caption("figures", "fig1", "rotation_tradeoff", "robustness | invariance profiles", "paper", (), ("c1", "c2"),
                   str(png), str(board))  # fmt: skip
-    html = render(str(cap))
+    html = render(cap.rst())
     assert "<strong>Paper 000, Fig 1</strong>" in html
     assert "StdCNN on MNIST: robustness | invariance" in html and "PGD-40 (step 0.01)" in html
     assert "paper scale, the paper's settings" in html
     assert "<strong>holds</strong>" in html and "robustness *drops*" in html and "ρ = -0.9" in html
     assert "<strong>not built</strong> (missing results/x.json)" in html and "other figure" not in html
     board.unlink()
-    assert "is not built in this folder" in render(str(Caption("figures", "fig1", "k", "d", "quick", ("quick scale",),
-                                                               ("c1",), str(png), str(board))))  # fmt: skip
-    subset = render(str(Caption("figures", "fig12-fashion_mnist", "k", "d", "paper", (), (), str(png))))
+    assert "is not built in this folder" in render(Caption("figures", "fig1", "k", "d", "quick", ("quick scale",),
+                                                               ("c1",), str(png), str(board)).rst())  # fmt: skip
+    subset = render(Caption("figures", "fig12-fashion_mnist", "k", "d", "paper", (), (), str(png)).rst())
     assert "<strong>Paper 000, Fig 12</strong> (its <tt" in subset
-    assert "(not drawn yet)" in render(str(Caption("figures", "fig9", "k", "d", "quick", (), (), str(tmp_path / "no.png"))))
+    assert "(not drawn yet)" in render(Caption("figures", "fig9", "k", "d", "quick", (), (), str(tmp_path / "no.png")).rst())
 
 
 def test_a_panel_target_is_captioned_with_the_claims_about_its_panel():
@@ -115,10 +115,32 @@ def test_a_panel_target_is_captioned_with_the_claims_about_its_panel():
     fmnist = set(claims_about(claims, figure_plan(config, "fig12-fashion_mnist")))
     assert fmnist and whole > fmnist
     by_id = {c["id"]: c for c in claims}
-    assert all(by_id[i]["series" if "series" in by_id[i] else "value"].get("panel", {}).get("dataset") == "fashion_mnist"
-               for i in fmnist)  # fmt: skip
+    for i in whole:  # every fig12 claim names its panel by dataset: the Fashion-MNIST ones are the panel's
+        panels = {sel["panel"]["dataset"] for sel in selectors(by_id[i]) if sel["target"] == "fig12"}
+        assert (i in fmnist) == (panels == {"fashion_mnist"}), i
     cap = report_caption(config, "figures", "fig12-fashion_mnist", claims)
-    assert cap.claim_ids == tuple(i for i in cap.claim_ids if i in fmnist) and cap.result == "figures/fig12-fashion_mnist.png"
+    assert set(cap.claim_ids) == fmnist and cap.result == "figures/fig12-fashion_mnist.png"
+    assert repr(cap) == "Caption(figures/fig12-fashion_mnist)"  # what the report's job-parameters row shows
+
+
+def test_a_panel_index_counts_the_panels_of_the_whole_figure():
+    config = load_config()
+    claim = {"id": "x", "series": {"target": "fig12", "panel": 0, "evaluation": "robustness", "x": 0.1}}
+    subset, whole = figure_plan(config, "fig12-fashion_mnist"), figure_plan(config, "fig12")
+    assert claims_about([claim], subset, whole) == ()  # panel 0 of Fig 12 is MNIST's
+    assert claims_about([{**claim, "series": {**claim["series"], "panel": 1}}], subset, whole) == ("x",)
+
+
+def test_captions_and_the_front_page_are_never_a_rerun_trigger(tmp_path):
+    """Snakemake records params of plain types only (and none computed from input or output): a
+    Caption or FrontPage param changes nothing about whether a figure or the scoreboard reruns."""
+    from snakemake.persistence import UNREPRESENTABLE, PersistenceBase as Persistence
+    from snakemake.rules import Rule
+
+    cap = Caption("figures", "fig1", "k", "d", "paper", (), (), "x.png")
+    assert Persistence._serialize_param_builtin(None, cap) is UNREPRESENTABLE
+    assert Persistence._serialize_param_builtin(None, FrontPage((), "quick", str(tmp_path))) is UNREPRESENTABLE
+    assert Rule._is_deriving_function(lambda w, input: 0)  # the front page's param function
 
 
 def test_the_front_page_says_how_the_run_was_made_and_lists_the_judged_claims(tmp_path):
@@ -135,12 +157,12 @@ def test_the_front_page_says_how_the_run_was_made_and_lists_the_judged_claims(tm
         evals.append(tmp_path / f"e{i}.json")
         evals[-1].write_text(json.dumps({"device": device}))
     page = FrontPage(("config/quick.yaml",), "quick", str(tmp_path), tuple(map(str, evals)), str(board))
-    html = render(str(page))
+    html = render(page.rst())
     assert "quick.yaml" in html and "cpu (2 files), cuda (1 file)" in html and "not a git checkout" in html
     assert "3 claims of the papers:</strong> 1 holds, 1 fails, 0 not judged, 0 not measured, 1 not built" in html
     assert html.index("rises") < html.index("falls") and "hidden" not in html  # failures first; judged only
     board.unlink()
-    assert "was not built in this folder" in render(str(page))
+    assert "was not built in this folder" in render(page.rst())
 
 
 def test_tables_become_html_pages_with_their_text_escaped():

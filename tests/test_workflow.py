@@ -371,7 +371,6 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     n_figures, n_tables = len(config["figures"]), len(config["tables"])
     plans = [(section, figure_plan(config, name, section)) for section in ("figures", "tables")
              for name in config[section]]  # fmt: skip
-    check_report(workflow_copy, tiny, config, board)
 
     # up to date: nothing to do
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
@@ -454,6 +453,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
     assert "train" not in job_counts(out) if "Job stats:" in out else "Nothing to be done" in out
     path.write_text(original)
+    check_report(workflow_copy, tiny, config, board)  # last: it needs Chromium, the checks above do not
 
 
 def check_report(workdir, overlays, config, board):
@@ -473,13 +473,16 @@ def check_report(workdir, overlays, config, board):
     for path in built:
         name = path.split("/")[1].rsplit(".", 1)[0]
         assert path in categories[category(name)][subcategory(name)]
-    fig1 = results["figures/fig1.png"]["caption"]
+    fig1 = results["figures/fig1.png"]["caption"]  # the rendered caption (the params row shows Caption(…) only)
     assert "Paper 000, Fig 1" in fig1 and "StdCNN on Fashion-MNIST (for StdCNN on MNIST)" in fig1
     verdicts = {r["id"]: r["verdict"] for r in board}
     assert "p000-fig1-pgd-falls-with-theta" in fig1
     assert f"<strong>{verdicts['p000-fig1-pgd-falls-with-theta']}</strong>" in fig1
+    assert all("Caption(" not in r["caption"] for r in results.values())
     judged = sum(v in ("holds", "fails") for v in verdicts.values())
-    assert "How this run was made" in page and "tiny.yaml" in page and "cpu (" in page
+    front = json.loads(re.search(r"var workflow_desc = (\".*?\");\s*</script>", page, re.S)[1])
+    assert "How this run was made" in front and "tiny.yaml" in front and "cpu (" in front
+    assert front.count("<tr>") == judged + 1  # the judged claims, one row each, under a header row
 
     chromium = find_chromium()
     assert chromium, "the report test opens the report in Chromium: install it (./setup.sh --tests installs chromium)"
@@ -490,8 +493,10 @@ def check_report(workdir, overlays, config, board):
     for path in built:
         name = path.split("/")[1].rsplit(".", 1)[0]
         shown = views["categories"][category(name)][subcategory(name)]
-        assert name in shown, f"{path} is not listed under {category(name)} / {subcategory(name)}"
-        assert "What the paper says" in views["captions"][path] or "No claim" in views["captions"][path]
+        assert re.search(rf"(^|\s){re.escape(name)}(\s|$)", shown), f"{path} is not listed under {category(name)} / {subcategory(name)}"
+        caption = views["captions"][path]
+        assert "Scale:" in caption and ("What the paper says" in caption or "No claim" in caption), path
+    assert "How this run was made" in views["front"]
     assert shot.stat().st_size > 20000
 
 
