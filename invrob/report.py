@@ -46,14 +46,14 @@ NAMED = {
 }
 SCOREBOARD_CATEGORY = "Claims scoreboard"
 PACKAGES = ("torch", "torchvision", "numpy", "snakemake", "matplotlib")
-PACKAGE_FORMATS = {"png": "figure", "pdf": "figure (PDF)", "csv": "data (CSV)", "html": "table",
+FORMAT_LABELS = {"png": "figure", "pdf": "figure (PDF)", "csv": "data (CSV)", "html": "table",
                    "tex": "table (LaTeX)", "md": "table (Markdown)"}  # fmt: skip
 
 
 def paper_reference(name: str) -> tuple[str | None, str]:
     """(paper number, figure or table label) of a target: ``fig12`` → ('000', 'Fig 12'), ``p003_fig1_2``
     → ('003', 'Figs 1–2'), ``fig12-fashion_mnist`` → ('000', 'Fig 12'); (None, name) when unknown."""
-    base = name.split("-", 1)[0]
+    base = split_name(name)[0]
     if base in NAMED:
         return NAMED[base]
     m = re.fullmatch(r"(?:p(\d{3})_)?(fig|table)(\d+)(?:_(\d+))?", base)
@@ -77,7 +77,7 @@ def subcategory(name: str) -> str:
 def labels(name: str, path: str) -> dict:
     """The columns of a result in the report's listing: which target, which format."""
     ext = path.rsplit(".", 1)[-1]
-    return {"target": name, "format": PACKAGE_FORMATS.get(ext, ext)}
+    return {"target": name, "format": FORMAT_LABELS.get(ext, ext)}
 
 
 # --------------------------------------------------------------------------- RST helpers
