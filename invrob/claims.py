@@ -34,8 +34,9 @@ from typing import Callable
 
 import yaml
 
-from .evaluation import split_space
-from .recipes import parse_epsilon
+from .evaluation import names as evaluation_names
+from .evaluation.names import split_space
+from .units import parse_epsilon
 
 CLAIM_TYPES = ("level", "trend", "compare")
 OPERATORS = (">", "<", "≈")
@@ -160,9 +161,7 @@ def _check_keys(sel: dict, where: str) -> None:
 def known_roles() -> set[str]:
     """The evaluations a selector may name: every evaluation (without its ε-space suffix), the panel's
     attack as ``robustness`` / ``robustness-rotated``, and ``cusp`` (a cusp table's row values)."""
-    from .evaluation import EVALUATIONS
-
-    return {split_space(name)[0] for name in EVALUATIONS} | {"robustness", "robustness-rotated", "cusp", "theorem2"}
+    return {e.base for e in evaluation_names.known().values()} | {"robustness", "robustness-rotated", "cusp", "theorem2"}
 
 
 # --------------------------------------------------------------------------- selectors
@@ -327,7 +326,7 @@ class Reader:
         return self.cache[path]
 
     def _cusp(self, panel: dict, sel: dict) -> float:
-        from .plotting import cusp_rows_stats
+        from .figures.kinds._cusp import cusp_rows_stats
 
         evals = {f: self._load(f) for f in _panel_files(panel)}
         try:

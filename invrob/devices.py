@@ -16,8 +16,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
 
 
 @dataclass
@@ -84,6 +87,8 @@ def select_device(threads: int = 1, prefer: str = "auto", lock_dir: str | Path |
 
     ``prefer`` is 'auto' (GPU when CUDA is available), 'cpu', or 'cuda'.
     """
+    import torch  # here, not at the top: the DAG reads nvidia_gpus_visible without loading torch
+
     torch.set_num_threads(max(1, int(threads)))
     lease = _select(prefer, lock_dir)
     if os.environ.get("SLURM_JOB_ID"):  # the logs show that (and how) a job ran under SLURM
@@ -93,6 +98,8 @@ def select_device(threads: int = 1, prefer: str = "auto", lock_dir: str | Path |
 
 
 def _select(prefer: str, lock_dir) -> DeviceLease:
+    import torch
+
     if prefer not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not '{prefer}'")
     if prefer == "cpu" or not torch.cuda.is_available():
@@ -115,6 +122,8 @@ def apply_performance_options(device: torch.device, cudnn_benchmark: bool = Fals
     the modules whose weights are 4-d; P4 group convolutions keep their 5-d weights as they are).
     TF32 is switched off so that attacks and metrics are computed in full float32 on any GPU.
     """
+    import torch
+
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
         torch.backends.cuda.matmul.allow_tf32 = False

@@ -7,10 +7,12 @@ resolved through the package's imports, lazy imports included).  The hash is tak
 syntax tree without docstrings and annotations, so a comment, a docstring or reformatting
 changes nothing, while any change of behaviour in reached code changes the fingerprint.
 
-Registries keyed by a wildcard (``EVALUATIONS[evaluation]``, ``ARCHITECTURES[arch]``,
-``DATASETS[dataset]``, ``FIGURES[kind]``) are *dispatch tables*: only the entry of the job's key
-(and entries the table builds with ``**``) is followed, so editing GCNN's class reruns GCNN's
-jobs only.  The analysis reads the sources with ``ast``: it imports nothing (no torch at DAG
+Registries keyed by a wildcard are followed for the job's key only, so editing GCNN's class reruns
+GCNN's jobs only.  Two kinds: *dispatch tables*, dict literals (``EVALUATIONS[evaluation]``,
+``DATASETS[dataset]``), of which only the key's entry (and entries the table builds with ``**``)
+is followed; and *plugins* (``invrob.catalog``: architectures, attacks, figure kinds), whose
+accessor (``build_model``, ``make_attack``, ``kinds.get``) reaches the key's plugin only: its
+function (architectures, attacks) or its whole module (figure kinds).  The analysis reads the sources with ``ast``: it imports nothing (no torch at DAG
 time).  It is conservative where it cannot be exact: anything a reached symbol names counts.
 """
 
@@ -29,11 +31,14 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 # registries whose entries are picked by a job's wildcard: (module, name) → what the key means
 DISPATCH_TABLES = {
-    ("invrob.evaluation", "EVALUATIONS"): "evaluation",
-    ("invrob.models", "ARCHITECTURES"): "arch",
-    ("invrob.data", "DATASETS"): "dataset",
-    ("invrob.plotting", "FIGURES"): "kind",
-    ("invrob.plotting", "TABLES"): "kind",
+    ("invrob.evaluation.registry", "EVALUATIONS"): "evaluation",
+    ("invrob.data.registry", "DATASETS"): "dataset",
+}
+# accessors of plugin folders (invrob.catalog): (module, name) → what the key means (a key of catalog.FOLDERS)
+PLUGIN_ACCESSORS = {
+    ("invrob.models", "build_model"): "arch",
+    ("invrob.attacks.base", "make_attack"): "attack",
+    ("invrob.figures.kinds", "get"): "kind",
 }
 MODULE_CODE = "<module>"  # a module's top-level statements that are neither definitions nor imports
 
@@ -42,6 +47,7 @@ MODULE_CODE = "<module>"  # a module's top-level statements that are neither def
 class _Module:
     name: str
     package_dir: Path
+    is_package: bool = False  # an __init__: its relative imports start at its own package
     symbols: dict[str, list[ast.AST]] = field(default_factory=dict)  # top-level name → defining statements
     imports: dict[str, tuple] = field(default_factory=dict)  # local name → ("module", m) | ("symbol", m, name)
     analysed: dict[int, tuple[str, set]] = field(default_factory=dict)  # id(statement) → (digest, references)
@@ -77,11 +83,25 @@ def _resolve(module: str, node: ast.ImportFrom | ast.Import, is_package: bool, p
     for alias in node.names:
         local = alias.asname or alias.name
         submodule = f"{source}.{alias.name}"
-        if (package_dir / (submodule.removeprefix(PACKAGE + ".").replace(".", "/") + ".py")).exists():
+        if _module_path(submodule, package_dir) is not None:
             out[local] = ("module", submodule)
         else:
             out[local] = ("symbol", source, alias.name)
     return out
+
+
+def _module_path(module: str, package_dir: Path) -> Path | None:
+    """The source file of package module ``module`` (a module file or a subpackage's ``__init__``), if any."""
+    relative = module.removeprefix(PACKAGE).lstrip(".").replace(".", "/")
+    candidates = [package_dir / f"{relative}.py", package_dir / relative / "__init__.py"] if relative else []
+    return next((path for path in candidates if path.exists()), None)
+
+
+def _module_name(path: Path, package_dir: Path) -> str:
+    parts = list(path.relative_to(package_dir).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join([PACKAGE, *parts])
 
 
 def _bound_names(stmt: ast.AST) -> list[str]:
@@ -94,10 +114,10 @@ def _bound_names(stmt: ast.AST) -> list[str]:
 @functools.cache
 def _parse_package(package_dir: Path) -> dict[str, _Module]:
     modules = {}
-    for path in sorted(package_dir.glob("*.py")):
+    for path in sorted(package_dir.rglob("*.py")):
         is_package = path.stem == "__init__"
-        name = PACKAGE if is_package else f"{PACKAGE}.{path.stem}"
-        mod = _Module(name, package_dir)
+        name = _module_name(path, package_dir)
+        mod = _Module(name, package_dir, is_package)
         for stmt in ast.parse(path.read_text(), str(path)).body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 mod.imports.update(_resolve(name, stmt, is_package, package_dir))
@@ -136,7 +156,7 @@ def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
     imports = dict(mod.imports)
     for sub in ast.walk(node):  # lazy imports inside functions
         if isinstance(sub, (ast.Import, ast.ImportFrom)) and sub is not node:
-            imports.update(_resolve(mod.name, sub, mod.name == PACKAGE, mod.package_dir))
+            imports.update(_resolve(mod.name, sub, mod.is_package, mod.package_dir))
     refs = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
@@ -150,7 +170,7 @@ def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
             if target and target[0] == "module":
                 refs.add((target[1], sub.attr))
         elif isinstance(sub, ast.ImportFrom):  # `from .x import y` reaches y even if y is only re-bound
-            bound = _resolve(mod.name, sub, mod.name == PACKAGE, mod.package_dir).values()
+            bound = _resolve(mod.name, sub, mod.is_package, mod.package_dir).values()
             refs |= {(t[1], t[2]) for t in bound if t[0] == "symbol"}
     return refs
 
@@ -204,9 +224,32 @@ def _closure(entries: tuple[str, ...], keys: tuple[tuple[str, str], ...], exclud
             digest, refs = mod.analyse(node)
             parts.append(f"{module}:{name}:{digest}")
             todo.extend(refs)
+        accessor = PLUGIN_ACCESSORS.get((module, name))
+        if accessor is not None:
+            todo.extend(_plugin_symbols(modules, accessor, keys.get(accessor), package_dir))
         if MODULE_CODE in mod.symbols:
             todo.append((module, MODULE_CODE))
     return sorted(parts)
+
+
+def _plugin_symbols(modules: dict[str, _Module], what: str, key: str | None, package_dir: Path) -> list[tuple]:
+    """What a plugin accessor reaches: the key's plugin (its function, or the whole module of a folder
+    with one plugin per module), or every plugin of the folder without a key."""
+    from . import catalog
+
+    folder = catalog.FOLDERS[what]
+    found = catalog._plugins(folder, package_dir.joinpath(*folder.package.split(".")[1:]))
+    if key is not None and key not in found:
+        raise ValueError(f"code_fingerprint: no {folder.what} '{key}' in {folder.package}")
+    out = []
+    for plugin in [found[key]] if key is not None else list(found.values()):
+        if folder.declaration is None:
+            out += [(plugin.module, symbol) for symbol in modules[plugin.module].symbols]
+        else:  # its function, the declaration (title, default settings) and the module's other top-level code
+            out += [(plugin.module, plugin.name), (plugin.module, folder.declaration)]
+            if MODULE_CODE in modules[plugin.module].symbols:
+                out.append((plugin.module, MODULE_CODE))
+    return out
 
 
 @functools.cache
@@ -235,7 +278,7 @@ def reached_symbols(*entries: str, exclude: tuple[str, ...] = (), package_dir: P
 
 
 def _arguments(entries, exclude, keys) -> tuple:
-    unknown = set(keys) - set(DISPATCH_TABLES.values())
+    unknown = set(keys) - set(DISPATCH_TABLES.values()) - set(PLUGIN_ACCESSORS.values())
     if unknown:
         raise ValueError(f"code_fingerprint: unknown keys {sorted(unknown)}")
     return tuple(sorted(entries)), tuple(sorted(keys.items())), tuple(sorted(exclude))

@@ -18,14 +18,16 @@ dataset prepared again within a run reruns everything built on it.  Three checks
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from . import paths
 from .commands import snakemake_command
 from .io import CheckpointError, archive_problem, checkpoint_header, identity_mismatch
 
-RESULT = re.compile(r"results/(?P<dataset>[^/]+)/(?P<arch>[^/]+)/(?P<recipe>[^/]+)/seed(?P<seed>\d+)/"
-                    r"(?P<file>model\.pt|robust_dataset\.pt|snapshots/models/epoch\d+\.pt)$")  # fmt: skip
+# the files a run folder's jobs read back: checkpoints, snapshots, robust datasets; then the prepared splits
+RESULT_PATTERNS = (paths.CHECKPOINT, paths.SNAPSHOT, paths.ROBUST_DATASET)
+SPLIT_PATTERNS = (paths.split_file("{dataset}", "train"), paths.split_file("{dataset}", "test"))
+CHECKPOINT, SNAPSHOT, SPLIT = (paths.regex(p) for p in (paths.CHECKPOINT, paths.SNAPSHOT, paths.SPLIT))
 
 
 class GuardError(RuntimeError):
@@ -35,23 +37,21 @@ class GuardError(RuntimeError):
 def result_files(root: str | Path = ".") -> list[Path]:
     """The checkpoints, snapshots, robust datasets and prepared splits under ``root`` (relative paths)."""
     root = Path(root)
-    patterns = ("results/*/*/*/seed*/model.pt", "results/*/*/*/seed*/robust_dataset.pt",
-                "results/*/*/*/seed*/snapshots/models/epoch*.pt", "data/*/train.pt", "data/*/test.pt")  # fmt: skip
+    patterns = [paths.glob(p) for p in (*RESULT_PATTERNS, *SPLIT_PATTERNS)]
     return sorted(p.relative_to(root) for pattern in patterns for p in root.glob(pattern))
 
 
 def file_problem(path: str | Path) -> str | None:
     """What is wrong with one result file, and how to make it again (``None``: nothing)."""
     path = str(path)
-    if path.startswith("data/"):
+    if SPLIT.match(path):
         problem = archive_problem(path)
         return problem and prepared_split_problem(path, problem, note=" Nothing was run or deleted.")
-    keys = RESULT.match(path)
-    remake = path
-    if keys and keys["file"].startswith("snapshots/"):
-        remake = str(Path(path).parent)  # a snapshot is made with its folder
+    snapshot = SNAPSHOT.match(path)
+    keys = CHECKPOINT.match(path) or snapshot  # a checkpoint says which model it is (a robust dataset does not)
+    remake = str(Path(path).parent) if snapshot else path  # a snapshot is made with its folder
     try:
-        if keys and keys["file"] != "robust_dataset.pt":
+        if keys:
             header = checkpoint_header(path)
             mismatch = identity_mismatch(header, {k: keys[k] for k in ("dataset", "arch", "recipe", "seed")})
             if mismatch:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .devices import apply_performance_options, select_device
+from . import paths
 from .io import atomic_write_json
 
 
@@ -39,6 +39,8 @@ def job_log(path: str | Path | None):
 @contextlib.contextmanager
 def job_device(threads: int, device: str, performance: dict | None, log):
     """The job's device (logged) and its model-preparation function; the device is released on exit."""
+    from .devices import apply_performance_options, select_device  # torch: jobs that draw figures never import it
+
     lease = select_device(threads, device)
     log(f"device: {lease.description}")
     try:
@@ -53,7 +55,7 @@ def checkpoint_keys(wildcards) -> dict:
 
 
 def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_download: bool, log_path=None) -> None:
-    from .data import prepare_dataset
+    from .data.splits import prepare_dataset
 
     with job_log(log_path) as (log, _):
         prepare_dataset(dataset, data_root, out_dir, allow_download, log)
@@ -63,7 +65,7 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
               performance: dict | None = None, init_path: str | None = None, robust_path: str | None = None,
               snapshot_epochs: list[int] | None = None, code: str | None = None) -> None:  # fmt: skip
     """Train one checkpoint; with ``snapshot_epochs``, ``out_path`` is a folder that receives a
-    checkpoint ``epoch{e:03d}.pt`` after each listed epoch and after the last one.
+    checkpoint (``paths.snapshot_file``) after each listed epoch and after the last one.
 
     The snapshots and the resumable training state are written to ``{out_path}.partial`` and the
     folder takes its name only when training has finished: Snakemake deletes an incomplete output
@@ -71,7 +73,7 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
     of the epochs it does not repeat.  A state is resumed only if the same training code (``code``,
     its fingerprint) wrote it from the same input files (the warm start, the robust dataset).
     """
-    from .training import train
+    from .training.loop import train
 
     with job_log(log_path) as (log, stream), job_device(threads, device, performance, log) as (dev, prepare):
         snapshots = None
@@ -82,7 +84,7 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
             for leftover in staging.glob(".*.tmp"):  # a write the kill interrupted
                 leftover.unlink()
             snapshots = (staging, [e for e in snapshot_epochs if e < hp["epochs"]])
-            state_path, out_path = staging / "training_state.pt", staging / f"epoch{hp['epochs']:03d}.pt"
+            state_path, out_path = staging / "training_state.pt", staging / paths.snapshot_file(hp["epochs"])
         else:
             state_path = Path(out_path).with_name("train_state.pt")
         inputs = {str(p): [st.st_size, st.st_mtime_ns] for p in (init_path, robust_path) if p for st in [os.stat(p)]}
@@ -93,15 +95,15 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
             if folder.exists():
                 shutil.rmtree(folder)
             staging.rename(folder)
-            log(f"wrote {folder}: {', '.join(p.name for p in sorted(folder.glob('epoch*.pt')))}")
+            log(f"wrote {folder}: {', '.join(p.name for p in sorted(folder.glob(paths.SNAPSHOT_GLOB)))}")
 
 
 def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int, device: str,
                        log_path=None, performance: dict | None = None, expected: dict | None = None) -> None:  # fmt: skip
     """Build paper 003's robust dataset D_R of the training (sub)set from an adversarially trained model."""
-    from .data import load_split
-    from .evaluation import load_model
-    from .robust_features import build_robust_dataset, save_robust_dataset
+    from .data.splits import load_split
+    from .evaluation.registry import load_model
+    from .training.robust_dataset import build_robust_dataset, save_robust_dataset
 
     with job_log(log_path) as (log, _):
         with job_device(threads, device, performance, log) as (dev, prepare):
@@ -123,11 +125,11 @@ def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir:
     """One evaluation of every snapshot in ``folder``, in epoch order, as one JSON file (the test
     split of ``dataset`` is read once for all of them).  ``epochs``: the snapshots the folder must
     hold (a folder with fewer is an error, never a shorter curve)."""
-    from .evaluation import run_evaluation, test_images
+    from .evaluation.registry import run_evaluation, test_images
 
     with job_log(log_path) as (log, _):
-        snapshots = sorted(Path(folder).glob("epoch*.pt"))
-        found = sorted(int(p.stem.removeprefix("epoch")) for p in snapshots)
+        snapshots = sorted(Path(folder).glob(paths.SNAPSHOT_GLOB))
+        found = sorted(paths.snapshot_epoch(p.name) for p in snapshots)
         if not snapshots or (epochs is not None and found != sorted(epochs)):
             raise FileNotFoundError(f"{folder} holds the snapshots of epochs {found}, not {sorted(epochs or [])}: "
                                     f"delete the folder and rerun your snakemake command to train them again")  # fmt: skip
@@ -144,7 +146,7 @@ def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir:
 
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,
                  device: str, log_path=None, performance: dict | None = None, expected: dict | None = None) -> None:  # fmt: skip
-    from .evaluation import run_evaluation
+    from .evaluation.registry import run_evaluation
 
     with job_log(log_path) as (log, _):
         with job_device(threads, device, performance, log) as (dev, prepare):
@@ -154,7 +156,7 @@ def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict
 
 
 def figure_job(plan: dict, out_pdf: str, out_png: str, out_csv: str, log_path=None) -> None:
-    from .plotting import make_figure
+    from .figures.render import make_figure
 
     with job_log(log_path) as (log, _):
         n = make_figure(plan, out_pdf, out_png, out_csv)
@@ -162,7 +164,7 @@ def figure_job(plan: dict, out_pdf: str, out_png: str, out_csv: str, log_path=No
 
 
 def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, out_html: str, log_path=None) -> None:
-    from .plotting import make_table
+    from .figures.render import make_table
 
     with job_log(log_path) as (log, _):
         n = make_table(plan, out_csv, out_md, out_tex, out_html)
@@ -172,7 +174,7 @@ def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, out_html: str
 def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> None:
     import torch
 
-    from .simulation import simulate
+    from .theory.simulation import simulate
 
     with job_log(log_path) as (log, _):
         torch.set_num_threads(max(1, int(threads)))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
 import math
 import os
 import platform
@@ -32,8 +31,9 @@ from pathlib import Path
 import yaml
 
 from .io import atomic_write_json, read_json
-from .targets import plan_files
-from .workflow import WORKFLOW_ROOT, claim_plans, config_claims, figure_plan, target_names
+from .figures.plan import plan_files
+from .paths import WORKFLOW_ROOT
+from .pipeline import claim_plans, config_claims, figure_plan, target_names
 
 MANIFEST = "manifest.json"
 

@@ -126,7 +126,7 @@ def claims_section(claim_ids: tuple[str, ...], scoreboard: str) -> str:
 
 def split_name(name: str) -> tuple[str, str | None]:
     """``fig12-fashion_mnist`` → ('fig12', 'fashion_mnist'): the ``NAME-DATASET`` of a panel target."""
-    from .targets import PANEL_SUBSET
+    from .figures.plan import PANEL_SUBSET
 
     base, sep, dataset = name.rpartition(PANEL_SUBSET)
     return (base, dataset) if sep else (name, None)
@@ -207,14 +207,14 @@ class Caption:
 def caption(config: dict, section: str, name: str, plan: dict, claims: list[dict], whole_plan=None) -> Caption:
     """The caption of figure or table ``name`` (cheap: nothing is read until the report asks);
     ``whole_plan(base)``: the plan of the whole figure a ``NAME-DATASET`` target is a panel of."""
-    from .targets import FIGURE_KINDS, TABLE_KINDS
+    from . import paths
+    from .figures import kinds
 
-    kinds = FIGURE_KINDS if section == "figures" else TABLE_KINDS
-    result = f"figures/{name}.png" if section == "figures" else f"tables/{name}.md"
+    result = paths.FIGURE.format(name=name, ext="png") if section == "figures" else paths.TABLE.format(name=name, ext="md")
     notes = tuple(sorted({p["scale_note"] for p in plan["panels"] if p.get("scale_note")}))
     base, dataset = split_name(name)
     whole = whole_plan(base) if dataset and whole_plan else None
-    return Caption(section, name, plan["kind"], kinds.get(plan["kind"], plan["kind"]),
+    return Caption(section, name, plan["kind"], kinds.get(plan["kind"]).DOC,
                    config.get("scale", "paper"), notes, claims_about(claims, plan, whole), result)  # fmt: skip
 
 

@@ -1,33 +1,34 @@
-# Helpers shared by the rules: the package's view of the config.
+# Helpers shared by the rules: the package's view of the config (invrob.pipeline) and the file layout
+# (invrob.paths: every input, output, log and benchmark pattern of the rules).
 import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 
+from invrob import paths
 from invrob import report as results_report
-from invrob.targets import THEORY_FILE
-from invrob.workflow import (
+from invrob.evaluation.settings import evaluation_settings
+from invrob.pipeline import (
     all_targets,
     check_config,
     claim_plans,
     claims_evaluations,
     claims_input,
     config_claims,
-    evaluation_settings,
     figure_evaluations,
-    front_page,
     figure_plan,
+    front_page,
     gpu_jobs_expected,
     job_code,
+    not_a_target_pattern,
+    report_caption,
     robust_dataset_input,
     robust_dataset_params,
     snapshot_epochs,
-    not_a_target_pattern,
-    report_caption,
     snapshot_list,
     target_names,
-    theory_settings,
     train_params,
     unknown_target_message,
     warm_start_input,
 )
+from invrob.theory import settings as theory_settings
 
 check_config(config)
 CLAIMS = config_claims(config)  # the papers' claims (config/claims.yaml), checked against the targets
@@ -71,3 +72,13 @@ def scoreboard_report(path):
     """The claims scoreboard's outputs in the report (the front page shows it too: report/workflow.rst)."""
     return report(path, caption="../report/claims.rst", category=results_report.SCOREBOARD_CATEGORY,
                   subcategory="all claims", labels=results_report.labels("claims", path))
+
+
+def log_of(rule_name, pattern):
+    """The log file of a job of `rule_name` (pattern: the job's wildcards as a path, e.g. paths.RUN_ID)."""
+    return paths.job_log(rule_name, pattern)
+
+
+def benchmark_of(rule_name, pattern):
+    """The `benchmark:` file of a job of `rule_name` (Snakemake's record of its wall time and memory)."""
+    return paths.job_benchmark(rule_name, pattern)

@@ -1,8 +1,8 @@
 rule prepare_dataset:
     output:
-        train="data/{dataset}/train.pt",
-        test="data/{dataset}/test.pt",
-        info="data/{dataset}/info.json",
+        train=paths.split_file("{dataset}", "train"),
+        test=paths.split_file("{dataset}", "test"),
+        info=paths.DATASET_INFO,
     threads: res("prepare_dataset", "threads")
     resources:
         mem_mb=res("prepare_dataset", "mem_mb"),
@@ -10,8 +10,8 @@ rule prepare_dataset:
     conda:
         "../environment.yml"
     log:
-        "logs/prepare_dataset/{dataset}.log",
+        log_of("prepare_dataset", "{dataset}"),
     benchmark:
-        "benchmarks/prepare_dataset/{dataset}.tsv"
+        benchmark_of("prepare_dataset", "{dataset}")
     script:
         "../scripts/prepare_dataset.py"

@@ -2,10 +2,10 @@ rule evaluate:
     input:
         # checked before any job runs: a truncated or swapped checkpoint stops the run, and no
         # finished evaluation of it is deleted (invrob.guards.check_result_files)
-        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
-        test=ancient("data/{dataset}/test.pt"),
+        model=paths.CHECKPOINT,
+        test=ancient(paths.split_file("{dataset}", "test")),
     output:
-        json="results/{dataset}/{arch}/{recipe}/seed{seed}/eval/{evaluation}.json",
+        json=paths.EVALUATION,
     params:
         settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
         code=code_of("evaluate", evaluation="evaluation", arch="arch", dataset="dataset"),
@@ -17,35 +17,26 @@ rule evaluate:
     conda:
         "../environment.yml"
     log:
-        "logs/evaluate/{dataset}/{arch}/{recipe}/seed{seed}/{evaluation}.log",
+        log_of("evaluate", paths.EVALUATION_ID),
     benchmark:
-        "benchmarks/evaluate/{dataset}/{arch}/{recipe}/seed{seed}/{evaluation}.tsv"
+        benchmark_of("evaluate", paths.EVALUATION_ID)
     script:
         "../scripts/evaluate.py"
 
 
 # Paper 003: one evaluation of every training snapshot, as one file.
-rule evaluate_snapshots:
+use rule evaluate as evaluate_snapshots with:
     input:
-        snapshots="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/models",
-        test=ancient("data/{dataset}/test.pt"),
+        snapshots=paths.SNAPSHOTS,
+        test=ancient(paths.split_file("{dataset}", "test")),
     output:
-        json="results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/eval/{evaluation}.json",
+        json=paths.SNAPSHOT_EVALUATION,
     params:
         settings=lambda w: evaluation_settings(config, w.dataset, w.evaluation),
         code=code_of("evaluate_snapshots", evaluation="evaluation", arch="arch", dataset="dataset"),
         # the snapshots the folder must hold: a folder with fewer is an error, never a shorter curve
         epochs=lambda w: snapshot_list(config, w.dataset, w.arch, w.recipe),
-    threads: gpu_job_threads("evaluate")
-    resources:
-        gpu=1,
-        mem_mb=res("evaluate", "mem_mb"),
-        runtime=res("evaluate", "runtime"),
-    conda:
-        "../environment.yml"
     log:
-        "logs/evaluate_snapshots/{dataset}/{arch}/{recipe}/seed{seed}/{evaluation}.log",
+        log_of("evaluate_snapshots", paths.EVALUATION_ID),
     benchmark:
-        "benchmarks/evaluate_snapshots/{dataset}/{arch}/{recipe}/seed{seed}/{evaluation}.tsv"
-    script:
-        "../scripts/evaluate_snapshots.py"
+        benchmark_of("evaluate_snapshots", paths.EVALUATION_ID)

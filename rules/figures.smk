@@ -8,9 +8,9 @@ rule figure:
     input:
         evals=lambda w: figure_evaluations(config, w.name, "figures"),
     output:
-        pdf="figures/{name}.pdf",
-        png=result_report("figures/{name}.png"),
-        csv=result_report("figures/{name}.csv"),
+        pdf=paths.FIGURE.format(name="{name}", ext="pdf"),
+        png=result_report(paths.FIGURE.format(name="{name}", ext="png")),
+        csv=result_report(paths.FIGURE.format(name="{name}", ext="csv")),
     wildcard_constraints:
         name="|".join(map(re.escape, target_names(config, "figures"))) or "^$",
     params:
@@ -24,9 +24,9 @@ rule figure:
     conda:
         "../environment.yml"
     log:
-        "logs/figures/{name}.log",
+        log_of("figures", "{name}"),
     benchmark:
-        "benchmarks/figures/{name}.tsv"
+        benchmark_of("figures", "{name}")
     script:
         "../scripts/figure.py"
 
@@ -35,10 +35,10 @@ rule table:
     input:
         evals=lambda w: figure_evaluations(config, w.name, "tables"),
     output:
-        csv=result_report("tables/{name}.csv"),
-        md="tables/{name}.md",
-        tex=result_report("tables/{name}.tex"),
-        html=result_report("tables/{name}.html"),
+        csv=result_report(paths.TABLE.format(name="{name}", ext="csv")),
+        md=paths.TABLE.format(name="{name}", ext="md"),
+        tex=result_report(paths.TABLE.format(name="{name}", ext="tex")),
+        html=result_report(paths.TABLE.format(name="{name}", ext="html")),
     wildcard_constraints:
         name="|".join(map(re.escape, target_names(config, "tables"))) or "^$",
     params:
@@ -52,9 +52,9 @@ rule table:
     conda:
         "../environment.yml"
     log:
-        "logs/tables/{name}.log",
+        log_of("tables", "{name}"),
     benchmark:
-        "benchmarks/tables/{name}.tsv"
+        benchmark_of("tables", "{name}")
     script:
         "../scripts/table.py"
 
@@ -68,9 +68,9 @@ rule claims:
         claims=lambda w: claims_input(config),
         evals=lambda w: claims_evaluations(config, CLAIMS, workflow.dag_settings.targets),
     output:
-        csv=scoreboard_report("tables/claims.csv"),
-        md="tables/claims.md",
-        html=scoreboard_report("tables/claims.html"),
+        csv=scoreboard_report(paths.TABLE.format(name="claims", ext="csv")),
+        md=paths.TABLE.format(name="claims", ext="md"),
+        html=scoreboard_report(paths.TABLE.format(name="claims", ext="html")),
     params:
         claims=CLAIMS,
         plans=lambda w: claim_plans(config, CLAIMS),
@@ -84,9 +84,9 @@ rule claims:
     conda:
         "../environment.yml"
     log:
-        "logs/tables/claims.log",
+        log_of("tables", "claims"),
     benchmark:
-        "benchmarks/tables/claims.tsv"
+        benchmark_of("tables", "claims")
     script:
         "../scripts/claims.py"
 
@@ -102,7 +102,7 @@ rule unknown_target:
         section="figures|tables",
         file=not_a_target_pattern(config),
     log:
-        "logs/unknown_target/{section}/{file}.log",
+        log_of("unknown_target", "{section}/{file}"),
     conda:
         "../environment.yml"
     shell:

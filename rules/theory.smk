@@ -2,7 +2,7 @@
 # Theorem 2 (seconds on a CPU; the same at every scale).  Read by figures of kind theorem2 and the claims.
 rule theory:
     output:
-        json=THEORY_FILE,
+        json=paths.THEORY,
     params:
         settings=theory_settings(config) if config.get("theory") else {},
         code=lambda w: job_code("theory"),
@@ -13,8 +13,8 @@ rule theory:
     conda:
         "../environment.yml"
     log:
-        "logs/theory/cyclic_code.log",
+        log_of("theory", "cyclic_code"),
     benchmark:
-        "benchmarks/theory/cyclic_code.tsv"
+        benchmark_of("theory", "cyclic_code")
     script:
         "../scripts/theory.py"

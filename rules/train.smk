@@ -2,13 +2,13 @@ rule train:
     input:
         # the prepared split is made from checksummed raw files: preparing it again (a new mtime, the
         # same content) never retrains (see invrob.guards); the monitor's test images are read from next to it
-        train=ancient("data/{dataset}/train.pt"),
+        train=ancient(paths.split_file("{dataset}", "train")),
         # `A-then-B` recipes start from the checkpoint of stage A (same dataset, arch and seed)
         init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
         # `mix{α}` recipes train on the robust dataset D_R of the configured source model (paper 003)
         robust=lambda w: robust_dataset_input(config, w.dataset, w.recipe),
     output:
-        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
+        model=paths.CHECKPOINT,
     params:
         # every hyperparameter of the run: editing one in the config reruns only what it affects
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
@@ -21,48 +21,35 @@ rule train:
     conda:
         "../environment.yml"
     log:
-        "logs/train/{dataset}/{arch}/{recipe}/seed{seed}.log",
+        log_of("train", paths.RUN_ID),
     benchmark:
-        "benchmarks/train/{dataset}/{arch}/{recipe}/seed{seed}.tsv"
+        benchmark_of("train", paths.RUN_ID)
     script:
         "../scripts/train.py"
 
 
 # Paper 003: the same training run, saving a checkpoint after each epoch of `snapshots.epochs`
 # and after the last one (attack success rate over training).
-rule train_snapshots:
-    input:
-        train=ancient("data/{dataset}/train.pt"),
-        init=lambda w: warm_start_input(w.dataset, w.arch, w.recipe, w.seed),
-        robust=lambda w: robust_dataset_input(config, w.dataset, w.recipe),
+use rule train as train_snapshots with:
     output:
-        snapshots=directory("results/{dataset}/{arch}/{recipe}/seed{seed}/snapshots/models"),
+        snapshots=directory(paths.SNAPSHOTS),
     params:
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
         epochs=snapshot_epochs(config),
         code=code_of("train_snapshots", arch="arch", dataset="dataset"),
-    threads: gpu_job_threads("train")
-    resources:
-        gpu=1,
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
-    conda:
-        "../environment.yml"
     log:
-        "logs/train_snapshots/{dataset}/{arch}/{recipe}/seed{seed}.log",
+        log_of("train_snapshots", paths.RUN_ID),
     benchmark:
-        "benchmarks/train_snapshots/{dataset}/{arch}/{recipe}/seed{seed}.tsv"
-    script:
-        "../scripts/train.py"
+        benchmark_of("train_snapshots", paths.RUN_ID)
 
 
 # Paper 003: the robust dataset D_R (Ilyas et al.) of the training set, from a trained model.
 rule robust_dataset:
     input:
-        model="results/{dataset}/{arch}/{recipe}/seed{seed}/model.pt",
-        train=ancient("data/{dataset}/train.pt"),
+        model=paths.CHECKPOINT,
+        train=ancient(paths.split_file("{dataset}", "train")),
     output:
-        robust="results/{dataset}/{arch}/{recipe}/seed{seed}/robust_dataset.pt",
+        robust=paths.ROBUST_DATASET,
     params:
         settings=lambda w: robust_dataset_params(config, w.dataset),
         code=code_of("robust_dataset", arch="arch", dataset="dataset"),
@@ -74,8 +61,8 @@ rule robust_dataset:
     conda:
         "../environment.yml"
     log:
-        "logs/robust_dataset/{dataset}/{arch}/{recipe}/seed{seed}.log",
+        log_of("robust_dataset", paths.RUN_ID),
     benchmark:
-        "benchmarks/robust_dataset/{dataset}/{arch}/{recipe}/seed{seed}.tsv"
+        benchmark_of("robust_dataset", paths.RUN_ID)
     script:
         "../scripts/robust_dataset.py"

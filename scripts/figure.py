@@ -1,4 +1,4 @@
-# Rule figure: one paper figure from its plan (see invrob.targets and invrob.plotting).
+# Rule figure: one paper figure from its plan (see invrob.figures).
 import sys
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-# Rule prepare_dataset: find/verify/convert one dataset (see invrob.data).
+# Rule prepare_dataset: find/verify/convert one dataset (see invrob.data.splits).
 import sys
 from pathlib import Path
 
@@ -9,5 +9,5 @@ from invrob.jobs import prepare_dataset_job
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 # where the raw files are and whether to download them come from the config, not from params: the
 # prepared splits are verified copies (checksums), so neither changes what is prepared
-prepare_dataset_job(sm.wildcards.dataset, sm.config["data_root"], sm.output.train.rsplit("/", 1)[0],
+prepare_dataset_job(sm.wildcards.dataset, sm.config["data_root"], str(Path(sm.output.train).parent),
                     sm.config["allow_download"], sm.log[0])  # fmt: skip

@@ -1,4 +1,4 @@
-# Rule robust_dataset: paper 003's D_R from a trained checkpoint (see invrob.robust_features).
+# Rule robust_dataset: paper 003's D_R from a trained checkpoint (see invrob.training.robust_dataset).
 import sys
 from pathlib import Path
 

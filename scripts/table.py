@@ -1,4 +1,4 @@
-# Rule table: one paper table from its plan (see invrob.targets and invrob.plotting).
+# Rule table: one paper table from its plan (see invrob.figures).
 import sys
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-# Rule theory: paper 001 §3 simulated (see invrob.simulation).
+# Rule theory: paper 001 §3 simulated (see invrob.theory).
 import sys
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 # Rules train and train_snapshots: one checkpoint (or one folder of training snapshots) per
-# (dataset, arch, recipe, seed) (see invrob.training).
+# (dataset, arch, recipe, seed) (see invrob.training.loop).
 import sys
 from pathlib import Path
 

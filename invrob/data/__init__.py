@@ -1,0 +1,1 @@
+"""Datasets: the registry (``registry``, torch-free), raw files (``sources``) and prepared splits (``splits``)."""

@@ -1,0 +1,85 @@
+"""The settings each evaluation depends on, from the config (torch-free: they are the evaluate rule's params).
+
+Changing a setting an evaluation reads reruns it, and nothing else: an evaluation's settings hold
+exactly what its family reads (``names.Evaluation.family``), and they are written into its file.
+"""
+
+from __future__ import annotations
+
+from .. import catalog
+from ..config import ConfigError
+from ..data.registry import DATASETS
+from ..units import parse_epsilon
+from . import names
+
+PGD_SUCCESS_DEFAULTS = {"linf": {"epsilons": ["1/255", "2/255", "4/255", "8/255"], "steps": 7, "step_fraction": 0.25},
+                        "l2": {"epsilons": [0.25, 0.5], "steps": 100, "step_size": 0.1}}  # fmt: skip
+
+
+def attacked_subset(config: dict, dataset: str) -> int | None:
+    """How many test images attacks run on: ``robustness_test_subset`` (a class-balanced subset of the
+    test subset, see ``TensorDataset.balanced``) where it is the smaller, else the test subset."""
+    subset, test = config["evaluation"].get("robustness_test_subset"), config["datasets"][dataset].get("test_subset")
+    return subset if subset is not None and (test is None or subset < test) else test
+
+
+def _attacked(config: dict, dataset: str) -> dict:
+    """The settings of an attack evaluation's images: ``attacked`` (the class-balanced subset of the
+    ``test_subset`` it runs on) when ``robustness_test_subset`` is smaller than the test subset."""
+    attacked = attacked_subset(config, dataset)
+    return {} if attacked == config["datasets"][dataset].get("test_subset") else {"attacked": attacked}
+
+
+def robustness_epsilons(config: dict, dataset: str) -> list[float]:
+    """The ε grid of the dataset's robustness profiles (``datasets.*.epsilons``, else ``evaluation.epsilons``)."""
+    return [parse_epsilon(e) for e in config["datasets"][dataset].get("epsilons") or config["evaluation"]["epsilons"]]
+
+
+def attack_settings(config: dict, dataset: str, attack: str) -> dict:
+    """A robustness attack's settings: its module's defaults, then the dataset's (``datasets.*.{attack}``,
+    e.g. PGD's steps and step size)."""
+    return {**catalog.attack_defaults(attack), **(config["datasets"][dataset].get(attack) or {})}
+
+
+def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
+    """The settings one evaluation depends on: changing anything else does not rerun it."""
+    ev, ds = config["evaluation"], config["datasets"][dataset]
+    settings = {"seed": ev.get("seed", 0), "batch_size": ev.get("batch_size", 500),
+                "test_subset": ds.get("test_subset")}  # fmt: skip
+    try:
+        e = names.parse(evaluation)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if e.family in ("robustness", "deepfool", "pgd", "principal-angles"):
+        # the space of ε and of DeepFool distances: pixels, or the input normalised by the dataset's std
+        settings["epsilon_space"] = e.space
+        if e.space == "normalized":
+            settings["epsilon_unit"] = list(DATASETS[dataset].std)
+    if e.rotated or e.family in ("invariance", "principal-angles"):
+        settings["interpolation"] = ev.get("interpolation", "nearest")
+    if e.family == "invariance" and e.variant == "rotation":
+        settings["thetas"] = list(ev["rotation_thetas"])
+    elif e.family == "invariance":
+        settings["ranges"] = list(ev["translation_ranges"])
+    elif e.family == "robustness":
+        settings.update(**_attacked(config, dataset), epsilons=robustness_epsilons(config, dataset),
+                        backend=ev.get("attack_backend", "native"), attack=attack_settings(config, dataset, e.variant))  # fmt: skip
+    elif e.family == "deepfool":
+        deepfool = {"overshoot": 0.02, "max_iter": 50, **(ev.get("deepfool") or {})}
+        settings.update(**_attacked(config, dataset), **deepfool)
+    elif e.family == "spatial":
+        spatial = {"max_deg": 30.0, "max_px": 3.0, "k": 10, "transform_batch": 2048,
+                   "spgd": {"steps": 10, "step_deg": 5.0, "step_px": 0.5}, **(ev.get("spatial") or {})}  # fmt: skip
+        settings.update(**_attacked(config, dataset), **spatial)
+    elif e.family == "pgd":
+        attack = {**PGD_SUCCESS_DEFAULTS[e.variant], **((ev.get("pgd_success") or {}).get(e.variant) or {})}
+        attack["epsilons"] = [parse_epsilon(x) for x in attack["epsilons"]]
+        settings.update(**_attacked(config, dataset), **attack)
+    elif e.family == "principal-angles":
+        if not ds.get("principal_angles"):
+            raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")
+        pa = {"k": 5, **ds["principal_angles"]}
+        settings.update(**_attacked(config, dataset), epsilon=float(parse_epsilon(pa["attack_epsilon"])),
+                        rotation_deg=pa["rotation_deg"], k=pa["k"], backend=ev.get("attack_backend", "native"),
+                        attack=attack_settings(config, dataset, "pgd"))  # fmt: skip
+    return settings

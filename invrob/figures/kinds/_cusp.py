@@ -1,0 +1,76 @@
+"""The rows of paper 001's Table 1 (a ``cusp`` table) and their statistics, shared by the kinds cusp and pareto."""
+
+from __future__ import annotations
+
+from ...config import ConfigError
+from ...training.recipes import split_stages
+from ...units import epsilon_label, parse_epsilon
+from .. import published
+from ..plan import cusp_rows, model_entry, robustness_evaluation
+from ..read import first_evaluation, seed_values, value_at
+from ..style import attack_label
+
+
+def cusp_models(config: dict, panel: dict, where: str) -> list[dict]:
+    """One model per row of the table (group: the row number, from 1), labelled as the config writes it."""
+    evals = ["clean", robustness_evaluation(panel, False, "pgd"), "invariance-rotation"]
+    return [{**model_entry(config, panel["dataset"], panel["arch"], recipe, i + 1, evals, panel.get("seeds")),
+             "label": label} for i, (label, recipe) in enumerate(cusp_rows(panel, where))]  # fmt: skip
+
+
+def check_cusp(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
+    """The table's ε must be on the dataset's robustness grid, and its spatial range a test range."""
+    if round(parse_epsilon(panel["epsilon"]), 9) not in epsilons:
+        raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the robustness grid of {panel['dataset']} "
+                          f"(datasets.{panel['dataset']}.epsilons or evaluation.epsilons); add it there")  # fmt: skip
+    needed = {float(panel.get("rotation", 180))}
+    if needed - thetas:
+        raise ConfigError(f"{where}: test rotation ranges {sorted(needed - thetas)} are not in "
+                          f"evaluation.rotation_thetas; add them there")  # fmt: skip
+
+
+def paper_table1(panel: dict) -> dict:
+    """Paper 001's Table 1 rows by label, when the panel is computed on the paper's dataset and model."""
+    return _paper_rows(panel, published.by_setup("paper_001", "cusp_table1"))
+
+
+def _paper_rows(panel: dict, table: dict) -> dict:
+    """The paper's numbers of a table keyed by (dataset, arch), when the panel is computed on those."""
+    on_paper_setup = (panel["dataset"], panel["arch"]) == (panel["paper_dataset"], panel["paper_arch"])
+    return table.get((panel["dataset"], panel["arch"]), {}) if on_paper_setup else {}
+
+
+def pareto_optimal(points: list[tuple[float, float]]) -> list[bool]:
+    """Whether each (a, b) point is on the Pareto frontier (maximising both): no other point is at
+    least as good in both and better in one."""
+    return [not any(c >= a and d >= b and (c > a or d > b) for c, d in points) for a, b in points]
+
+
+def cusp_rows_stats(plan: dict, evals: dict) -> tuple[dict, list[dict]]:
+    """Per row of a cusp table: PGD accuracy at the table's ε, standard accuracy, spatial accuracy
+    (random rotations in ±rotation°), as (mean, std) over seeds in percent; Pareto optimality of
+    (PGD, spatial) means among the rows."""
+    panel = plan["panels"][0]
+    eps, theta = parse_epsilon(panel["epsilon"]), float(panel.get("rotation", 180))
+    stats = []
+    for model in panel["models"]:
+        adv = 100 * value_at(model, robustness_evaluation(panel, False, "pgd"), evals, "epsilon", "accuracy", eps)
+        std = 100 * seed_values(model, "clean", evals, lambda r: r["accuracy"])
+        spatial = 100 * value_at(model, "invariance-rotation", evals, "theta", "accuracy", theta)
+        stats.append({"index": model["group"], "label": model["label"], "recipe": model["recipe"],
+                      "seeds": len(adv), **{k: (v.mean(), v.std()) for k, v in
+                                            (("adv", adv), ("std", std), ("spatial", spatial))}})  # fmt: skip
+    for row, optimal in zip(stats, pareto_optimal([(r["adv"][0], r["spatial"][0]) for r in stats])):
+        row["pareto"] = optimal
+    return panel, stats
+
+
+def _cusp_axes_labels(panel: dict, evals: dict) -> tuple[str, str]:
+    eps, theta = epsilon_label(parse_epsilon(panel["epsilon"])), f"{float(panel.get('rotation', 180)):g}"
+    example = first_evaluation(panel, evals, robustness_evaluation(panel, False, "pgd"))
+    return f"{attack_label(example)} accuracy at ε={eps} (%)", f"spatial accuracy, rotations in ±{theta}° (%)"
+
+
+def is_cusp(recipe: str) -> bool:
+    """Whether the last stage of a recipe trains with CuSP (its `cusp` token; not `schedcusp`)."""
+    return "cusp" in split_stages(recipe)[1].split("-")

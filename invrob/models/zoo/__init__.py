@@ -1,0 +1,1 @@
+"""The architectures, one module per family; see ``invrob.models``."""

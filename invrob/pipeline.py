@@ -1,0 +1,372 @@
+"""What the Snakefile needs to know about the config: targets, inputs, params, checks (the Snakemake adapter).
+
+Kept here (not in ``rules/common.smk``) so that it is unit-tested without Snakemake; torch-free, so
+that ``snakemake -n`` plans the DAG without loading the compute stack.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import catalog, paths
+from .claims import ClaimError, check_claims, claim_inputs, load_claims, requested_targets, targets_of
+from .config import ConfigError, validate_config, validation_message  # noqa: F401  (the workflow's API)
+from .data.registry import DATASETS
+from .devices import nvidia_gpus_visible
+from .evaluation.names import split_space
+from .evaluation.settings import attacked_subset, evaluation_settings, robustness_epsilons
+from .figures import kinds
+from .figures.plan import (
+    PlanError,
+    panel_subsets,
+    plan_evaluations,
+    plan_files,
+    plan_models,
+    resolve_plan,
+    training_images,
+)
+from .fingerprint import code_fingerprint
+from .training.hparams import recipe_hparams, robust_dataset_settings, robust_source
+from .training.recipes import RecipeError, parse_epsilon, parse_recipe, split_stages
+
+FIGURE_FORMATS = ("pdf", "png", "csv")
+TABLE_FORMATS = ("csv", "md", "tex", "html")
+CLAIMS_TARGETS = tuple(paths.TABLE.format(name="claims", ext=ext) for ext in ("csv", "md", "html"))  # the scoreboard (invrob.claims)
+
+
+def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
+    """``figures.plan.resolve_plan`` plus what the titles say about scale; raises ``ConfigError``."""
+    try:
+        p = resolve_plan(config, section, name)
+    except (PlanError, RecipeError) as exc:
+        raise ConfigError(str(exc)) from None
+    for panel in p["panels"]:
+        panel["scale_note"] = scale_note(config, panel["dataset"])
+    return p
+
+
+def report_caption(config: dict, section: str, name: str, claims: list[dict]):
+    """The report's caption of figure or table ``name`` (computed when the report is made: invrob.report)."""
+    from .report import caption
+
+    return caption(config, section, name, figure_plan(config, name, section), claims,
+                   whole_plan=lambda base: figure_plan(config, base, section))
+
+
+def front_page(config: dict, workflow, evaluations):
+    """The report's front page: the scoreboard and how the run was made (invrob.report)."""
+    from .report import FrontPage
+
+    return FrontPage(tuple(str(c) for c in workflow.overwrite_configfiles or ()), config.get("scale", "paper"),
+                     workflow.basedir, tuple(evaluations))  # fmt: skip
+
+
+def figure_evaluations(config: dict, name: str, section: str = "figures") -> list[str]:
+    """Evaluation files that figure/table ``name`` reads (and nothing else: see rules/figures.smk)."""
+    return plan_files(figure_plan(config, name, section))
+
+
+def target_names(config: dict, section: str) -> list[str]:
+    """The names ``figures/NAME.*`` (``tables/NAME.*``) can take: every entry of the config's section,
+    and ``NAME-DATASET`` for the panels of one dataset of a figure/table that shows several."""
+    return [*(config.get(section) or {}), *panel_subsets(config, section)]
+
+
+def all_targets(config: dict) -> list[str]:
+    """Every figure (PDF, PNG, CSV) and table (CSV, Markdown, LaTeX, HTML) of the config, and the claims scoreboard."""
+    targets = []
+    for name in sorted(config["figures"]):
+        targets += [paths.FIGURE.format(name=name, ext=ext) for ext in FIGURE_FORMATS]
+    for name in sorted(config.get("tables") or {}):
+        targets += [paths.TABLE.format(name=name, ext=ext) for ext in TABLE_FORMATS]
+    return targets + (list(CLAIMS_TARGETS) if config.get("claims") else [])
+
+
+# --------------------------------------------------------------------------- the claims scoreboard
+
+
+def claims_file(config: dict) -> Path | None:
+    """The claims file (``claims:``, relative to the workflow folder), or None when the config has none."""
+    name = config.get("claims")
+    return None if not name else (paths.WORKFLOW_ROOT / name if not Path(name).is_absolute() else Path(name))
+
+
+def claims_input(config: dict) -> str:
+    """The claims file, the scoreboard's first input; a short error when the config has none."""
+    path = claims_file(config)
+    if path is None:
+        raise ConfigError("this config has no claims (claims: null): set claims: config/claims.yaml for the scoreboard")
+    return str(path)
+
+
+def claim_plans(config: dict, claims: list[dict]) -> dict:
+    """{target: plan} of every configured figure or table the claims read."""
+    plans = {}
+    for name in targets_of(claims):
+        for section in ("figures", "tables"):
+            if name in (config.get(section) or {}):
+                plans[name] = figure_plan(config, name, section)
+    return plans
+
+
+def config_claims(config: dict) -> list[dict]:
+    """The config's claims, checked against its figures and tables; raises ``ConfigError``."""
+    path = claims_file(config)
+    if path is None:
+        return []
+    configured = set(config["figures"]) | set(config.get("tables") or {})
+    try:
+        claims = load_claims(path)
+        check_claims(claim_plans(config, claims), claims, configured)
+    except ClaimError as exc:
+        raise ConfigError(f"claims: {exc}") from None
+    return claims
+
+
+def claims_evaluations(config: dict, claims: list[dict], requested=()) -> list[str]:
+    """The scoreboard's inputs: the claims' evaluation files that exist or that this run builds
+    (``requested``: Snakemake's targets; none or `all` = every target)."""
+    plans = claim_plans(config, claims)
+    building = set()  # the evaluation files this run builds for the figures and tables it was asked for
+    for name, section in requested_targets(config, requested, lambda section: panel_subsets(config, section)):
+        building.update(plan_files(plans[name] if name in plans else figure_plan(config, name, section)))
+    return claim_inputs(plans, claims, building)
+
+
+def unknown_target_message(config: dict, path: str) -> str:
+    """What to ask for instead of ``path`` (a file under figures/ or tables/ no rule makes)."""
+    def natural(name):  # fig2 before fig10
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+    figures = ", ".join(sorted(config["figures"], key=natural))
+    tables = ", ".join(sorted(config.get("tables") or {}, key=natural))
+    return (f"'{path}' is not a target of this workflow (config: figures, tables); ask for `all` or\n"
+            f"  figures/NAME.pdf|png|csv, NAME one of: {figures} (or NAME-DATASET: its panels of one dataset)\n"
+            f"  tables/NAME.md|csv|tex|html, NAME one of: {tables}"
+            + ("; tables/claims.md|csv|html (the claims scoreboard)" if config.get("claims")
+               else " (no claims scoreboard: the config says claims: null)"))  # fmt: skip
+
+
+def not_a_target_pattern(config: dict) -> str:
+    """A regex for file names under figures/ or tables/ that are not targets of ``config``."""
+    names = [t.split("/", 1)[1] for t in all_targets(config)]
+    names += [f"{n}.{ext}" for n in panel_subsets(config, "figures") for ext in FIGURE_FORMATS]
+    names += [f"{n}.{ext}" for n in panel_subsets(config, "tables") for ext in TABLE_FORMATS]
+    return "(?!(" + "|".join(map(re.escape, names)) + ")$).+"
+
+
+# --------------------------------------------------------------------------- jobs: code and threads
+
+# each rule's jobs enter the package here (invrob.jobs); their code fingerprint starts there
+JOB_ENTRIES = {"train": "train_job", "train_snapshots": "train_job", "robust_dataset": "robust_dataset_job",
+               "evaluate": "evaluate_job", "evaluate_snapshots": "evaluate_snapshots_job", "figure": "figure_job",
+               "table": "table_job", "claims": "claims_job", "theory": "theory_job"}  # fmt: skip
+# training prints the accuracy on a few test images after each epoch: it never changes the weights,
+# so editing that metric does not retrain (it reruns the evaluations that use it)
+TRAINING_PROGRESS_ONLY = ("invrob.evaluation.measures:clean_accuracy",)
+
+
+def job_code(rule: str, **keys: str) -> str:
+    """Fingerprint of the package code a job of ``rule`` runs (a param: a behaviour change reruns it).
+
+    ``keys`` pick the entries of the registries the job dispatches on (``evaluation``, ``arch``,
+    ``dataset``, ``kind``), see ``invrob.fingerprint``.
+    """
+    exclude = TRAINING_PROGRESS_ONLY if rule in ("train", "train_snapshots") else ()
+    if "evaluation" in keys:  # both ε spaces of an evaluation run the same code
+        keys["evaluation"] = split_space(keys["evaluation"])[0]
+    return code_fingerprint(f"invrob.jobs:{JOB_ENTRIES[rule]}", exclude=exclude, **keys)
+
+
+def gpu_jobs_expected(config: dict) -> bool:
+    """Whether training/evaluation jobs will run on a GPU: ``device: cuda``, or ``auto`` on a machine
+    that shows an NVIDIA GPU.  Their data then lives on the GPU and they need ``gpu_threads`` CPU
+    threads (1) instead of ``threads``, so that ``--cores 4 --resources gpu=4`` runs four at once."""
+    device = config.get("device", "auto")
+    return device == "cuda" or (device == "auto" and nvidia_gpus_visible() > 0)
+
+
+def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
+    """Every hyperparameter of one training run (see ``recipes.recipe_hparams``), checked for
+    settings that would be silently ignored."""
+    try:
+        hp = recipe_hparams(config, dataset, arch, recipe)
+    except RecipeError as exc:
+        raise ConfigError(str(exc)) from None
+    where = f"schedules.{hp['schedule']}" if hp.get("schedule") else f"training.{arch}"
+    late = [m for m in hp.get("lr_milestones") or [] if m >= hp["epochs"]]
+    if late:
+        raise ConfigError(f"{where}.lr_milestones: {late} not before the last epoch ({hp['epochs']}) of recipe "
+                          f"'{recipe}', so the learning rate never decays there; use milestones below {hp['epochs']}")  # fmt: skip
+    size = training_images(config, dataset)
+    if size is not None and hp.get("train_subset") is not None and hp["train_subset"] > size:
+        raise ConfigError(f"recipe '{recipe}' on {dataset}: {hp['train_subset']} training images asked for (train_subset "
+                          f"or -n{{N}}), but the training split has {size}; use at most {size}, or null for all")  # fmt: skip
+    return hp
+
+
+def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
+    """The checkpoint an ``A-then-B`` recipe starts from (as a list: empty for one-stage recipes)."""
+    init, _ = split_stages(recipe)
+    return [] if init is None else [paths.checkpoint(dataset, arch, init, seed)]
+
+
+def robust_dataset_input(config: dict, dataset: str, recipe: str) -> list[str]:
+    """The robust dataset D_R a ``mix{α}`` recipe trains on (as a list: empty for other recipes)."""
+    _, stage = split_stages(recipe)
+    try:
+        if "mix" not in parse_recipe(stage):
+            return []
+        src = robust_source(config, dataset, recipe)
+    except RecipeError as exc:
+        raise ConfigError(str(exc)) from None
+    return [paths.robust_dataset(dataset, src["arch"], src["recipe"], src["seed"])]
+
+
+def snapshot_list(config: dict, dataset: str, arch: str, recipe: str) -> list[int]:
+    """The epochs whose snapshots ``train_snapshots`` writes: the configured ones before the last, and the last."""
+    epochs = train_params(config, dataset, arch, recipe)["epochs"]
+    return sorted({e for e in snapshot_epochs(config) if e < epochs} | {epochs})
+
+
+def robust_dataset_params(config: dict, dataset: str) -> dict:
+    """What D_R depends on: its optimisation settings and the training (sub)set it is built from."""
+    ds = config["datasets"][dataset]
+    return {**robust_dataset_settings(config), "train_subset": ds.get("train_subset"),
+            **({"validation": ds["validation"]} if ds.get("validation") else {})}  # fmt: skip
+
+
+def snapshot_epochs(config: dict) -> list[int]:
+    """The epochs after which ``train_snapshots`` saves the model (paper 003, ASR over training)."""
+    return sorted({int(e) for e in (config.get("snapshots") or {}).get("epochs") or []})
+
+
+def scale_note(config: dict, dataset: str) -> str:
+    """What a figure title says about scale when it is not the paper's ('' at paper scale, unless the
+    attacks run on a subset of the test set)."""
+    if dataset not in config["datasets"]:
+        return ""  # check_config names the missing dataset
+    ds = config["datasets"][dataset]
+    attacked = attacked_subset(config, dataset)
+    if config.get("scale", "paper") == "paper":
+        return "" if attacked == ds.get("test_subset") else f"paper scale, attacks on {attacked} test images"
+    parts = [f"{config['scale']} scale"]
+    if ds.get("train_subset"):
+        parts.append(f"{ds['train_subset']} train")
+    if ds.get("test_subset"):
+        parts.append(f"{ds['test_subset']} test images")
+    if attacked is not None and attacked != ds.get("test_subset"):
+        parts.append(f"{attacked} attacked")
+    return ", ".join(parts)
+
+
+def check_config(config: dict) -> None:
+    """Semantic checks the JSON schema cannot express; raise ``ConfigError`` naming the key and fix."""
+    for name in config["datasets"]:
+        if name not in DATASETS:
+            raise ConfigError(f"datasets.{name}: unknown dataset; known: {sorted(DATASETS)}")
+    known_archs = catalog.architecture_titles()
+    for arch in config["training"]:
+        if arch not in known_archs:
+            raise ConfigError(f"training.{arch}: unknown architecture; known: {sorted(known_archs)} (each is declared "
+                              f"by a module of invrob/models/zoo/)")  # fmt: skip
+    _check_sizes_and_radii(config)
+    thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
+    for section in ("figures", "tables"):
+        for name in config.get(section) or {}:
+            where = f"{section}.{name}"
+            try:
+                _check_target(config, where, figure_plan(config, name, section), thetas)
+            except ConfigError as exc:  # say which figure or table asked for it
+                message = str(exc)
+                names_a_key = re.match(r"[a-z_0-9]+(\.[A-Za-z_0-9]+)+(\[\d+\])*: ", message)
+                raise ConfigError(message if names_a_key else f"{where}: {message}") from None
+
+
+def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
+    """A figure's or table's checks: every panel's (generic, then its kind's), then the settings of every
+    model and evaluation it needs.  A kind that reads no checkpoint (a simulation) has only its own."""
+    kind = kinds.get(p["kind"])
+    reads_checkpoints = getattr(kind, "CHECKPOINTS", True)
+    for panel in p["panels"]:
+        epsilons = set()
+        if reads_checkpoints:
+            _check_panel(config, where, panel)
+            epsilons = {round(e, 9) for e in robustness_epsilons(config, panel["dataset"])}
+        if hasattr(kind, "check"):
+            try:
+                kind.check(config, where, panel, thetas, epsilons)
+            except (PlanError, RecipeError) as exc:
+                raise ConfigError(str(exc)) from None
+    if not reads_checkpoints:
+        return
+    for dataset, arch, recipe in sorted(plan_models(p)):
+        train_params(config, dataset, arch, recipe)
+    for dataset, evaluation in sorted(plan_evaluations(p)):
+        evaluation_settings(config, dataset, evaluation)
+
+
+def _check_sizes_and_radii(config: dict) -> None:
+    """Subsets no larger than the split they are taken from; every ε within [0, 1]."""
+    for name, ds in config["datasets"].items():
+        spec = DATASETS[name]
+        for key, size, split in zip(("train_subset", "test_subset"), spec.sizes or (), ("training", "test")):
+            if ds.get(key) is not None and ds[key] > size:
+                raise ConfigError(f"datasets.{name}.{key}: {ds[key]} is more than the {size} images of the {spec.title} "
+                                  f"{split} split; use at most {size}, or null for all")  # fmt: skip
+        usable = training_images(config, name)
+        held = f" less the {ds['validation']} of its validation split" if ds.get("validation") else ""
+        if spec.sizes and ds.get("validation") and ds["validation"] >= spec.sizes[0]:
+            raise ConfigError(f"datasets.{name}.validation: {ds['validation']} leaves no training images of the "
+                              f"{spec.sizes[0]} of the {spec.title} training split")  # fmt: skip
+        if spec.sizes and ds.get("train_subset") is not None and ds["train_subset"] > usable:
+            raise ConfigError(f"datasets.{name}.train_subset: {ds['train_subset']} is more than the {usable} images of "
+                              f"the {spec.title} training split{held}; use at most {usable}, or null for all")  # fmt: skip
+        for n in ds.get("train_sizes") or []:
+            if spec.sizes and n > usable:
+                raise ConfigError(f"datasets.{name}.train_sizes: {n} is more than the {usable} images of the "
+                                  f"{spec.title} training split{held}")  # fmt: skip
+        for key in ("adversarial_epsilons", "epsilons"):
+            _check_radii(f"datasets.{name}.{key}", ds.get(key) or [])
+        _check_increasing(f"datasets.{name}.epsilons", ds.get("epsilons") or [])
+    ev = config["evaluation"]
+    _check_radii("evaluation.epsilons", ev.get("epsilons") or [])
+    for key in ("epsilons", "rotation_thetas", "translation_ranges"):
+        _check_increasing(f"evaluation.{key}", ev.get(key) or [])
+
+
+def _check_increasing(where: str, values) -> None:
+    """A profile's grid is its x axis: it must increase (an unsorted grid zig-zags every line)."""
+    parsed = [parse_epsilon(v) for v in values]
+    for i in range(1, len(parsed)):
+        if parsed[i] <= parsed[i - 1]:
+            raise ConfigError(f"{where}[{i}]: {values[i]} (= {parsed[i]:.4g}) does not come after {values[i - 1]} "
+                              f"(= {parsed[i - 1]:.4g}); list the grid in increasing order without repeats")  # fmt: skip
+
+
+def _check_radii(where: str, values) -> None:
+    for i, value in enumerate(values):
+        if not 0 <= parse_epsilon(value) <= 1:
+            raise ConfigError(f"{where}[{i}]: {value} = {parse_epsilon(value):.4g} is not an ℓ∞ radius in [0, 1] "
+                              f"(pixel or normalised units): use a value in [0, 1]")  # fmt: skip
+
+
+def _check_panel(config: dict, where: str, panel: dict) -> None:
+    """What every panel that reads checkpoints needs: its dataset and architectures configured, an attack
+    the config lists, an ε space the attack backend supports."""
+    ds = panel["dataset"]
+    if ds not in config["datasets"]:
+        raise ConfigError(f"{where}: dataset '{ds}' is not configured under 'datasets:' "
+                          f"(configured: {sorted(config['datasets'])}); add it there or a stand-in for it")  # fmt: skip
+    for arch in panel["archs"]:
+        if arch not in config["training"]:
+            raise ConfigError(f"{where}: architecture '{arch}' has no settings under 'training:' "
+                              f"(configured: {sorted(config['training'])}); add them there")  # fmt: skip
+    if (panel.get("epsilon_space") == "normalized" and config["evaluation"].get("attack_backend") == "advertorch"
+            and DATASETS[ds].shape[0] > 1):  # fmt: skip
+        raise ConfigError(f"{where}: normalised ε on {DATASETS[ds].title} is a radius per channel, but advertorch takes "
+                          f"one for all channels; use evaluation.attack_backend: native (or epsilon_space: pixel)")  # fmt: skip
+    attack = panel.get("attack")
+    if attack is not None and attack not in config["evaluation"].get("attacks", ["pgd", "fgsm"]):
+        raise ConfigError(f"{where}: attack '{attack}' is not listed in evaluation.attacks")

@@ -1,0 +1,103 @@
+"""The config → the hyperparameters of one training run (``hp``): the architecture's optimiser settings,
+the dataset's sizes, augmentation and attack settings, the recipe's tokens, a schedule's overrides."""
+
+from __future__ import annotations
+
+from .recipes import RecipeError, _as_list, parse_recipe
+
+
+def _spatial_spec(config: dict, specific: dict) -> dict:
+    """The full spatial-training spec of a recipe: its method plus the transformation set, the S-PGD
+    steps and the regulariser weight from ``spatial_training:``."""
+    st = config.get("spatial_training") or {}
+    spec = {**specific.pop("spatial"), "max_deg": float(st.get("max_deg", 30.0)), "max_px": float(st.get("max_px", 3.0))}
+    if spec["method"] == "spgd":
+        spec.update({"steps": 5, "step_deg": 5.0, "step_px": 0.5, **(st.get("spgd") or {})})
+    h, lam = specific.pop("regularizer", None), specific.pop("lambda", None)
+    if h is not None:
+        weights = {"kl": 8.0, "l2": 1.0, **(st.get("lambda") or {})}
+        spec.update(regularizer=h, **{"lambda": float(weights[h] if lam is None else lam)})
+    spec["select"] = specific.pop("select", "loss")
+    return spec
+
+
+def robust_source(config: dict, dataset: str, recipe: str = "") -> dict:
+    """The adversarially trained model (arch, recipe, seed) whose D_R a ``mix{α}`` recipe trains on."""
+    sources = (config.get("robust_dataset") or {}).get("sources") or {}
+    if dataset not in sources:
+        raise RecipeError(f"recipe '{recipe}' trains on the robust dataset D_R of {dataset}, but "
+                          f"robust_dataset.sources.{dataset} (the adversarially trained model that builds it: "
+                          f"arch, recipe, seed) is not set in the config")  # fmt: skip
+    src = {"seed": 0, **sources[dataset]}
+    if "mix" in parse_recipe(src["recipe"]):
+        raise RecipeError(f"robust_dataset.sources.{dataset}: the source recipe cannot itself train on D_R")
+    return src
+
+
+def robust_dataset_settings(config: dict) -> dict:
+    """How D_R is optimised (Ilyas et al.: ℓ2-normalised gradient steps on the input)."""
+    rd = config.get("robust_dataset") or {}
+    return {"steps": rd.get("steps", 1000), "step_size": rd.get("step_size", 0.1), "batch_size": rd.get("batch_size", 500)}
+
+
+def _schedule(config: dict, name: str, recipe: str) -> dict:
+    schedules = config.get("schedules") or {}
+    if name not in schedules:
+        raise RecipeError(f"recipe '{recipe}': no schedule '{name}' under 'schedules:' in the config "
+                          f"(configured: {sorted(schedules)})")  # fmt: skip
+    return dict(schedules[name])
+
+
+def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
+    """Everything that determines the trained weights of ``(dataset, arch, recipe)`` besides the seed."""
+    if arch not in config["training"]:
+        raise RecipeError(f"no training settings for architecture '{arch}' under 'training:' in the config")
+    if dataset not in config["datasets"]:
+        raise RecipeError(f"dataset '{dataset}' is not configured under 'datasets:' in the config")
+    ds = config["datasets"][dataset]
+    hp = {"dataset": dataset, "arch": arch, "recipe": recipe}
+    hp.update(config["training"][arch])
+    hp["train_subset"] = ds.get("train_subset")
+    if ds.get("validation"):  # images held out of training (paper 000 App. A), see TensorDataset.subset
+        hp["validation"] = ds["validation"]
+    augment = ds.get("augment") or {}
+    hp["crop_padding"] = augment.get("crop_padding", 0)
+    hp["horizontal_flip"] = augment.get("horizontal_flip", False)
+    specific = parse_recipe(recipe)
+    attack = dict(ds["pgd"])
+    if "schedule" in specific:
+        overrides = _schedule(config, specific["schedule"], recipe)
+        attack.update(overrides.pop("pgd", None) or {})
+        if overrides.get("train_subset") is not None:
+            hp["train_subset"] = overrides.pop("train_subset")
+        overrides.pop("train_subset", None)
+        hp.update(overrides)
+    if specific.pop("no_crop_flip", False):  # Aug-T / Aug-RT: no crop, no flip (paper 001 §4)
+        hp["crop_padding"], hp["horizontal_flip"] = 0, False
+    n = specific.pop("train_subset", None)
+    if n is not None:
+        if hp["train_subset"] is not None and n > hp["train_subset"]:
+            raise RecipeError(f"recipe '{recipe}' asks for {n} training images but datasets.{dataset}.train_subset "
+                              f"is {hp['train_subset']}")  # fmt: skip
+        hp["train_subset"] = n
+    if "adversarial" in specific and specific["adversarial"]["eps"] == 0:
+        del specific["adversarial"]  # ε = 0 is natural training: the attack's settings do not touch it
+    if "adversarial" in specific:
+        adv = {**specific["adversarial"], "random_start": True, **attack}
+        if adv["method"] == "trades":
+            adv["beta"] = float((ds.get("trades") or {}).get("beta", 6.0))
+        specific["adversarial"] = adv
+    if specific.get("curriculum"):
+        stages = len(hp.get("lr_milestones") or []) + 1
+        longest = max(len(_as_list(specific["rotation"])), len(_as_list(specific.get("adversarial", {}).get("eps", 0))))
+        if longest > stages:
+            raise RecipeError(f"recipe '{recipe}': the curriculum has {longest} steps but the learning-rate schedule "
+                              f"only {stages} stages (lr_milestones {hp.get('lr_milestones') or []}); add "
+                              f"milestones (e.g. with a `sched…` token) or shorten the lists")  # fmt: skip
+    if "spatial" in specific:
+        specific["spatial"] = _spatial_spec(config, specific)
+    if "mix" in specific:
+        specific["mix"] = {"alpha": float(specific["mix"]), "source": robust_source(config, dataset, recipe),
+                           **robust_dataset_settings(config)}  # fmt: skip
+    hp.update(specific)
+    return hp

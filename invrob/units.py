@@ -1,0 +1,49 @@
+"""Numbers and radii as the config, recipe names and titles write them: ``8/255``, ``8of255``, ``ε=8/255``."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+
+class RecipeError(ValueError):
+    """A recipe name, or a number or radius in one or in the config, that cannot be read."""
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def format_number(value: float) -> str:
+    """60.0 → '60', 0.1 → '0.1' (the form used inside recipe names)."""
+    return str(_number(repr(float(value))))
+
+
+def parse_epsilon(value) -> float:
+    """A radius from the config or a recipe: 0.3, '0.3', '8/255' or '8of255' (pixel units)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(?:/|of)(\d+)", str(value).strip())
+    if m:
+        return float(m[1]) / float(m[2])
+    try:
+        return float(value)
+    except ValueError:
+        raise RecipeError(f"cannot read '{value}' as a radius (use 0.3 or 8/255)") from None
+
+
+def format_epsilon(value) -> str:
+    """The recipe form of a radius: 0.3 → '0.3', 8/255 → '8of255' (exact multiples of 1/255 only)."""
+    eps = parse_epsilon(value)
+    frac = Fraction(eps).limit_denominator(255)
+    if eps != 0 and frac.denominator == 255 and abs(float(frac) - eps) < 1e-12:
+        return f"{frac.numerator}of255"
+    return format_number(eps)
+
+
+def epsilon_label(eps) -> str:
+    """How titles and tables write a radius: 8/255 → '8/255', 0.3 → '0.3'."""
+    eps = parse_epsilon(eps)
+    k = eps * 255
+    return f"{round(k)}/255" if eps and abs(k - round(k)) < 1e-6 and eps < 0.1 else f"{eps:g}"
