@@ -30,13 +30,15 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from invrob.attacks import _input_gradient, make_attack  # noqa: E402
-from invrob.data import TensorDataset, get_spec, to_float  # noqa: E402
-from invrob.metrics import robustness_profile, rotation_invariance_profile  # noqa: E402
-from invrob.spatial import correct_under_all, grid_transforms, spatial_training_loss  # noqa: E402
+from invrob.attacks.base import _input_gradient, make_attack  # noqa: E402
+from invrob.data.splits import TensorDataset, to_float  # noqa: E402
+from invrob.data.registry import get_spec  # noqa: E402
+from invrob.evaluation.measures import robustness_profile, rotation_invariance_profile  # noqa: E402
+from invrob.attacks.spatial import correct_under_all, grid_transforms  # noqa: E402
+from invrob.training.losses import spatial_training_loss  # noqa: E402
 from invrob.models import build_model  # noqa: E402
 from invrob.transforms import random_rotation  # noqa: E402
-from invrob.workflow import copy_workflow  # noqa: E402
+from invrob.paths import copy_workflow  # noqa: E402
 
 
 def sync(device):

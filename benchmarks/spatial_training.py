@@ -22,11 +22,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from invrob.data import load_split  # noqa: E402
-from invrob.evaluation import load_model, run_evaluation  # noqa: E402
-from invrob.recipes import recipe_hparams  # noqa: E402
-from invrob.robust_features import build_robust_dataset, save_robust_dataset  # noqa: E402
-from invrob.training import train  # noqa: E402
+from invrob.data.splits import load_split  # noqa: E402
+from invrob.evaluation.registry import load_model, run_evaluation  # noqa: E402
+from invrob.training.hparams import recipe_hparams  # noqa: E402
+from invrob.training.robust_dataset import build_robust_dataset, save_robust_dataset  # noqa: E402
+from invrob.training.loop import train  # noqa: E402
 
 METHODS = ["rot0", "da", "da-kl", "wok1", "wok10", "wok20", "wok10-kl", "wok10-l2", "wok10-kl-byh", "spgd", "spgd-kl"]
 

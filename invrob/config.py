@@ -1,5 +1,6 @@
 """The config as the user gives it: checked against the schema with one short error naming the
-key, and the scale a results folder was made at.
+key, the scale a results folder was made at, and the reference of every key (``config/README.md``,
+written from the schema's descriptions: ``python -m invrob.config > config/README.md``).
 
 Torch-free and light on imports: the Snakefile runs these checks first, so that a mistyped key
 is answered in a second or two, before the compute modules are imported.
@@ -11,6 +12,7 @@ import json
 import shlex
 from pathlib import Path
 
+from . import paths
 from .io import atomic_write_json
 
 
@@ -85,7 +87,7 @@ def validation_message(error) -> str:
 # Result paths do not name the scale (figures/fig1.pdf is the target at every scale), so the scale
 # that made a folder's results is written down when a run starts, and a run at another scale in the
 # same folder is refused before it can replace them.
-SCALE_RECORD = "results/scale.json"
+SCALE_RECORD = paths.SCALE_RECORD
 
 
 def check_results_scale(config: dict, argv: list[str]) -> None:
@@ -120,3 +122,101 @@ def record_scale(config: dict) -> None:
     """Write down the scale of this folder's results (at the start of a run that makes some)."""
     if not Path(SCALE_RECORD).exists():
         atomic_write_json({"scale": config.get("scale", "paper")}, SCALE_RECORD)
+
+
+# --------------------------------------------------------------------------- the reference of every key
+
+SCHEMA = paths.WORKFLOW_ROOT / "config" / "schema.yaml"
+
+
+def _resolve(node: dict, defs: dict) -> dict:
+    """A schema node with its ``$ref`` (and the first schema of an ``allOf``) merged in."""
+    while "$ref" in node:
+        ref = node["$ref"].rsplit("/", 1)[1]
+        node = {**defs[ref], **{k: v for k, v in node.items() if k != "$ref"}}
+    if "allOf" in node:
+        merged = {}
+        for part in node["allOf"]:
+            part = _resolve(part, defs)
+            merged = {**merged, **part, "properties": {**merged.get("properties", {}), **part.get("properties", {})}}
+        node = {**merged, **{k: v for k, v in node.items() if k != "allOf"}}
+    return node
+
+
+def _kind(node: dict) -> str:
+    if "enum" in node:
+        return ", ".join(f"`{v}`" for v in node["enum"])
+    if "oneOf" in node or "anyOf" in node:
+        return " or ".join(_kind(n) for n in node.get("oneOf") or node["anyOf"])
+    kind = node.get("type", "")
+    kind = " or ".join(kind) if isinstance(kind, list) else kind
+    if kind == "array" and isinstance(node.get("items"), dict):
+        return f"list of {_kind(node['items']) or 'values'}"
+    return kind
+
+
+def _text(value) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def _rows(prefix: str, node: dict, defs: dict, out: list[str]) -> None:
+    node = _resolve(node, defs)
+    default = f"`{json.dumps(node['default'], ensure_ascii=False)}`" if "default" in node and node["default"] != {} else ""
+    if prefix:
+        out.append(f"| `{prefix}` | {_text(_kind(node))} | {default} | {_text(node.get('description', ''))} |")
+    for key, sub in (node.get("properties") or {}).items():
+        if sub:  # `{}`: a key another definition describes (kind, panels of a panel)
+            _rows(f"{prefix}.{key}" if prefix else key, sub, defs, out)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) and (_resolve(extra, defs).get("properties")) and prefix not in ("figures", "tables"):
+        ref = (node.get("propertyNames") or {}).get("$ref", "#/name")
+        placeholder = "<" + ref.rsplit("/", 1)[1].removesuffix("_name") + ">"
+        _rows(f"{prefix}.{placeholder}" if prefix else placeholder, extra, defs, out)
+
+
+def reference(schema: dict) -> str:
+    """Markdown: every key of the config, its type, default and description, from the schema."""
+    defs = schema.get("$defs", {})
+    out = ["# Config reference", "",
+           "Every key of the config, its type, default and meaning, from `config/schema.yaml`; do not edit: "
+           "`python -m invrob.config > config/README.md` writes this file (a test checks that it is current). "
+           "`config.yaml` holds the papers' settings; overlays (`config/quick.yaml`, `config/tiny.yaml`, "
+           "`config/reference_*.yaml`) change some keys and are given with `--configfile`. A key the schema "
+           "does not define is an error, before any job runs.", ""]  # fmt: skip
+    top = [(k, _resolve(n, defs)) for k, n in schema["properties"].items()]
+    scalars = [(k, n) for k, n in top if not n.get("properties") and not isinstance(n.get("additionalProperties"), dict)]
+    out += ["## Top level", "", "| key | type | default | description |", "|---|---|---|---|"]
+    for key, node in scalars:
+        _rows(key, node, defs, out)
+    for key, node in top:
+        if (key, node) in scalars:
+            continue
+        out += ["", f"## `{key}`", "", _text(node.get("description", "")), "",
+                "| key | type | default | description |", "|---|---|---|---|"]  # fmt: skip
+        _rows(key, node, defs, out)
+        if key in ("figures", "tables"):
+            entry = _resolve(node["additionalProperties"], defs)
+            for sub in ("kind", "panels"):
+                _rows(f"{key}.<name>.{sub}", entry["properties"][sub], defs, out)
+    panel = _resolve({"$ref": "#/$defs/panel"}, defs)
+    out += ["", "## A figure or table entry and its panels", "",
+            _text(panel.get("description", "")) + " (`figures.<name>.<key>`, `tables.<name>.<key>`, and "
+            "`figures.<name>.panels[i].<key>`; which keys a kind reads: its module in invrob/figures/kinds/)", "",
+            "| key | type | default | description |", "|---|---|---|---|"]  # fmt: skip
+    for sub, node in panel["properties"].items():
+        if node:
+            _rows(sub, node, defs, out)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def undocumented(schema: dict) -> list[str]:
+    """The keys of ``reference`` that have no description."""
+    return [row.split("`")[1] for row in reference(schema).splitlines() if row.startswith("| `") and row.endswith("|  |")]
+
+
+if __name__ == "__main__":
+    import sys
+
+    import yaml
+
+    sys.stdout.write(reference(yaml.safe_load(SCHEMA.read_text())))

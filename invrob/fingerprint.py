@@ -244,7 +244,8 @@ def _plugin_symbols(modules: dict[str, _Module], what: str, key: str | None, pac
     out = []
     for plugin in [found[key]] if key is not None else list(found.values()):
         if folder.declaration is None:
-            out += [(plugin.module, symbol) for symbol in modules[plugin.module].symbols]
+            module = modules[plugin.module]  # the whole module, names it imports to use as its own included
+            out += [(plugin.module, symbol) for symbol in [*module.symbols, *module.imports]]
         else:  # its function, the declaration (title, default settings) and the module's other top-level code
             out += [(plugin.module, plugin.name), (plugin.module, folder.declaration)]
             if MODULE_CODE in modules[plugin.module].symbols:

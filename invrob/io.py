@@ -101,27 +101,49 @@ def read_json(path: str | os.PathLike) -> Any:
 # --------------------------------------------------------------------------- reading checkpoints
 
 
-def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Load one of our checkpoints safely (``weights_only=True``) or explain what is wrong."""
+class UnreadableFile(RuntimeError):
+    """A ``.pt`` file ``load_pt`` could not read: ``detail`` says why; ``refused``: it holds objects other
+    than tensors and plain values (so it was not written by invrob)."""
+
+    def __init__(self, path: Path, detail: str, refused: bool = False):
+        super().__init__(f"{path}: {detail}")
+        self.path, self.detail, self.refused = path, detail, refused
+
+
+def load_pt(path: str | os.PathLike, map_location="cpu") -> Any:
+    """``torch.load`` of one of the workflow's ``.pt`` files (checkpoints, prepared splits, robust datasets,
+    training states), always with ``weights_only=True`` (no code runs from a file); ``UnreadableFile``
+    saying why when it cannot be read.  Every reader of such a file goes through here."""
     import torch
 
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's text advises weights_only=False for garbage and for a refused object alike: never quoted
+        if "global" not in str(exc).lower():  # garbage, not a refused object
+            raise UnreadableFile(path, "it cannot be unpickled") from exc
+        raise UnreadableFile(path, "it holds objects other than tensors and plain values", refused=True) from exc
+    except Exception as exc:  # torch raises several types for truncated / foreign files
+        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise UnreadableFile(path, f"{type(exc).__name__}: {first_line}") from exc
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """Load one of our checkpoints safely (``weights_only=True``) or explain what is wrong."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist; run snakemake to train it")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # torch's text advises weights_only=False for garbage and for a refused object alike: never quoted
-        if "global" not in str(exc).lower():  # garbage, not a refused object
-            raise _corrupt(path, "it cannot be unpickled") from exc
+        ckpt = load_pt(path, map_location)
+    except UnreadableFile as exc:
+        if not exc.refused:
+            raise _corrupt(path, exc.detail) from exc
         raise CheckpointError(
             f"checkpoint {path} holds objects other than tensors and plain values, so it was refused unread "
             f"(torch.load with weights_only=True runs no code from a file): it was not written by invrob. "
             f"Delete it and rerun your snakemake command to train it again."
         ) from exc
-    except Exception as exc:  # torch raises several types for truncated / foreign files
-        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise _corrupt(path, f"{type(exc).__name__}: {first_line}") from exc
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(
             f"checkpoint {path} has no 'state_dict' entry: it was not written by invrob. "

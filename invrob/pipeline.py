@@ -271,6 +271,21 @@ def check_config(config: dict) -> None:
         if arch not in known_archs:
             raise ConfigError(f"training.{arch}: unknown architecture; known: {sorted(known_archs)} (each is declared "
                               f"by a module of invrob/models/zoo/)")  # fmt: skip
+    for name, arch in ((config.get("stand_ins") or {}).get("archs") or {}).items():
+        for what in (name, arch):
+            if what not in known_archs:
+                raise ConfigError(f"stand_ins.archs: unknown architecture '{what}'; known: {sorted(known_archs)}")
+    known_attacks = catalog.names(catalog.ATTACKS)
+    dataset_keys = set(_schema_dataset_keys())
+    for name, ds in config["datasets"].items():
+        for key in ds:
+            if key not in dataset_keys and key not in known_attacks:
+                raise ConfigError(f"datasets.{name}.{key}: unknown key; known: {sorted(dataset_keys)}, or the settings "
+                                  f"of a robustness attack ({sorted(known_attacks)})")  # fmt: skip
+    for i, attack in enumerate(config["evaluation"].get("attacks") or []):
+        if attack not in known_attacks:
+            raise ConfigError(f"evaluation.attacks[{i}]: unknown attack '{attack}'; known: {sorted(known_attacks)} "
+                              f"(each is declared by a module of invrob/attacks/)")  # fmt: skip
     _check_sizes_and_radii(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
     for section in ("figures", "tables"):
@@ -305,6 +320,14 @@ def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
         train_params(config, dataset, arch, recipe)
     for dataset, evaluation in sorted(plan_evaluations(p)):
         evaluation_settings(config, dataset, evaluation)
+
+
+def _schema_dataset_keys() -> list[str]:
+    """The keys config/schema.yaml defines for a dataset entry."""
+    import yaml
+
+    schema = yaml.safe_load((paths.WORKFLOW_ROOT / "config" / "schema.yaml").read_text())
+    return list(schema["$defs"]["dataset"]["properties"])
 
 
 def _check_sizes_and_radii(config: dict) -> None:

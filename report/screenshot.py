@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from invrob.browser import report_views  # noqa: E402
-from invrob.workflow import copy_workflow  # noqa: E402
+from invrob.paths import copy_workflow  # noqa: E402
 
 REFERENCE = ROOT / "reference" / "paper-fashion_mnist"
 

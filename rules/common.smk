@@ -38,9 +38,8 @@ GPU_JOBS = gpu_jobs_expected(config)
 
 
 def res(rule_name, key):
-    """A resource of `rule_name` from the config's `resources:` section (schema defaults apply)."""
-    defaults = {"threads": 1, "gpu_threads": 1, "mem_mb": 4000, "runtime": 60}
-    return config.get("resources", {}).get(rule_name, {}).get(key, defaults[key])
+    """A resource of `rule_name` from the config's `resources:` section (its defaults: config/schema.yaml)."""
+    return config["resources"][rule_name][key]
 
 
 def gpu_job_threads(rule_name):

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from invrob.data import DATASETS, RawFile, md5_of
-from invrob.workflow import copy_workflow
+from invrob.data.registry import DATASETS, RawFile
+from invrob.data.sources import md5_of
+from invrob.paths import copy_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")

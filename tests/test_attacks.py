@@ -4,9 +4,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from invrob.attacks import FGSM, DeepFool, LinfPGD, make_attack
-from invrob.compat import import_advertorch, zero_gradients
-from invrob.data import get_spec
+from invrob.attacks.fgsm import FGSM
+from invrob.attacks.deepfool import DeepFool
+from invrob.attacks.pgd import LinfPGD
+from invrob.attacks.base import make_attack
+from invrob.attacks.advertorch import import_advertorch, zero_gradients
+from invrob.data.registry import get_spec
 from invrob.models import build_model
 
 PGD = {"steps": 7, "step_size": 0.01, "random_start": True}

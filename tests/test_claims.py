@@ -18,7 +18,8 @@ from invrob.claims import (
     spearman,
     write_scoreboard,
 )
-from invrob.workflow import ConfigError, claim_plans, config_claims, figure_plan
+from invrob.config import ConfigError
+from invrob.pipeline import claim_plans, config_claims, figure_plan
 
 THETAS = [0, 30, 60, 90, 120, 150, 180]
 

@@ -6,17 +6,9 @@ import pytest
 import torch
 
 from conftest import FASHION_DIR, make_cifar_like, make_mnist_like, needs_fashion_mnist, write_idx
-from invrob.data import (
-    DATASETS,
-    DatasetError,
-    get_spec,
-    load_split,
-    md5_of,
-    prepare_dataset,
-    read_idx,
-    to_float,
-    verify_file,
-)
+from invrob.data.registry import DATASETS, get_spec
+from invrob.data.sources import DatasetError, md5_of, read_idx, verify_file
+from invrob.data.splits import load_split, prepare_dataset, to_float
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -94,7 +86,7 @@ def test_unknown_dataset():
 
 
 def test_checksum_of_gz_download_is_accepted(tmp_path):
-    from invrob.data import RawFile
+    from invrob.data.registry import RawFile
 
     path = write_idx(tmp_path / "a-idx1-ubyte", np.arange(5, dtype=np.uint8))
     verify_file(path, RawFile("a-idx1-ubyte", gz_md5=md5_of(path)))
@@ -109,7 +101,7 @@ def test_subset_is_fixed_and_of_the_requested_size(prepared_mnist_like):
 
 
 def test_balanced_subset_takes_each_class_in_turn_and_is_nested():
-    from invrob.data import TensorDataset
+    from invrob.data.splits import TensorDataset
 
     labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 15 + [3] * 5)  # unbalanced, sorted by class
     data = TensorDataset(torch.arange(100, dtype=torch.uint8).view(100, 1, 1, 1), labels, get_spec("mnist"))
@@ -123,7 +115,7 @@ def test_balanced_subset_takes_each_class_in_turn_and_is_nested():
 
 
 def test_validation_split_is_held_out_of_every_training_subset():
-    from invrob.data import TensorDataset
+    from invrob.data.splits import TensorDataset
 
     n = 100
     data = TensorDataset(torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1), torch.arange(n), get_spec("mnist"))
@@ -162,7 +154,7 @@ def test_mnist_prepares_after_a_torchvision_download_that_kept_both_copies(tmp_p
     the .gz checksums are known (the real spec): the .gz is the copy that gets verified and read."""
     import dataclasses
 
-    from invrob.data import RawFile
+    from invrob.data.registry import RawFile
 
     spec, raw_dir = make_mnist_like(tmp_path / "raw")
     for gz in list(raw_dir.glob("*.gz")):  # the extracted copy next to each download

@@ -5,11 +5,11 @@ import textwrap
 import pytest
 
 from invrob.fingerprint import code_fingerprint, reached_symbols
-from invrob.workflow import job_code
+from invrob.pipeline import job_code
 
 EVALUATION = '''
 """Evaluations."""
-from .helpers import accuracy, unused_helper
+from ..helpers import accuracy, unused_helper
 
 
 def _clean(x):
@@ -19,7 +19,7 @@ def _clean(x):
 
 def _attack(name):
     def run(x):
-        from .attacks import attack  # lazy, as in invrob.jobs
+        from ..attacks import attack  # lazy, as in invrob.jobs
         return attack(x, name)
     return run
 
@@ -50,22 +50,27 @@ def attack(x, name):
 '''
 
 
+MODULES = {"evaluation": "evaluation/registry"}  # the test's short names of the package's modules
+
+
 @pytest.fixture
 def package(tmp_path):
     root = tmp_path / "invrob"
     root.mkdir()
-    for name, text in {"__init__": '"""A package."""\n', "evaluation": EVALUATION, "helpers": HELPERS,
-                       "attacks": ATTACKS}.items():  # fmt: skip
+    files = {"__init__": '"""A package."""\n', "evaluation/__init__": '"""A subpackage."""\n',
+             "evaluation/registry": EVALUATION, "helpers": HELPERS, "attacks": ATTACKS}  # as the real layout
+    for name, text in files.items():
+        (root / f"{name}.py").parent.mkdir(exist_ok=True)
         (root / f"{name}.py").write_text(textwrap.dedent(text))
     return root
 
 
 def fingerprint(root, evaluation):
-    return code_fingerprint("invrob.evaluation:evaluate_job", package_dir=root, evaluation=evaluation)
+    return code_fingerprint("invrob.evaluation.registry:evaluate_job", package_dir=root, evaluation=evaluation)
 
 
 def edit(root, module, old, new):
-    path = root / f"{module}.py"
+    path = root / f"{MODULES.get(module, module)}.py"
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
@@ -73,18 +78,20 @@ def edit(root, module, old, new):
 
 
 def copy(root, dest):
-    dest.mkdir()
-    for path in root.glob("*.py"):
-        (dest / path.name).write_text(path.read_text())
+    for path in root.rglob("*.py"):
+        (dest / path.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
+        (dest / path.relative_to(root)).write_text(path.read_text())
     return dest
 
 
 def test_reached_symbols_follow_imports_dispatch_tables_and_lazy_imports(package):
-    assert reached_symbols("invrob.evaluation:evaluate_job", package_dir=package, evaluation="clean") == [
-        "invrob.evaluation:EVALUATIONS", "invrob.evaluation:_clean", "invrob.evaluation:evaluate_job",
-        "invrob.helpers:SCALE", "invrob.helpers:accuracy"]  # fmt: skip
-    pgd = reached_symbols("invrob.evaluation:evaluate_job", package_dir=package, evaluation="attack-pgd")
-    assert "invrob.attacks:attack" in pgd and "invrob.helpers:accuracy" in pgd and "invrob.evaluation:_clean" not in pgd
+    entry = "invrob.evaluation.registry:evaluate_job"
+    assert reached_symbols(entry, package_dir=package, evaluation="clean") == [
+        "invrob.evaluation.registry:EVALUATIONS", "invrob.evaluation.registry:_clean",
+        "invrob.evaluation.registry:evaluate_job", "invrob.helpers:SCALE", "invrob.helpers:accuracy"]  # fmt: skip
+    pgd = reached_symbols(entry, package_dir=package, evaluation="attack-pgd")
+    assert "invrob.attacks:attack" in pgd and "invrob.helpers:accuracy" in pgd
+    assert "invrob.evaluation.registry:_clean" not in pgd
     with pytest.raises(ValueError, match="no entry 'nope'"):
         fingerprint(package, "nope")
 
@@ -125,26 +132,35 @@ def test_behaviour_changes_change_exactly_the_fingerprints_that_reach_them(packa
 def test_the_packages_jobs_reach_what_they_run_and_nothing_else():
     clean = reached_symbols("invrob.jobs:evaluate_job", evaluation="clean", arch="stdcnn", dataset="mnist")
     pgd = reached_symbols("invrob.jobs:evaluate_job", evaluation="robustness-pgd", arch="gcnn", dataset="mnist")
-    assert "invrob.metrics:clean_accuracy" in clean and "invrob.attacks:LinfPGD" not in clean
-    assert "invrob.models:stdcnn" in clean and "invrob.models:gcnn" not in clean  # one architecture's code
-    assert "invrob.attacks:LinfPGD" in pgd and "invrob.models:gcnn" in pgd and "invrob.models:stdcnn" not in pgd
-    assert not [s for s in clean + pgd if s.startswith(("invrob.training:", "invrob.plotting:"))]
+    assert "invrob.evaluation.measures:clean_accuracy" in clean and "invrob.attacks.pgd:LinfPGD" not in clean
+    # one architecture's code: the plugin's factory and the classes it builds
+    assert "invrob.models.zoo.table3:stdcnn" in clean and "invrob.models.zoo.table3:gcnn" not in clean
+    assert "invrob.models.layers:P4ConvP4" not in clean and "invrob.models.layers:P4ConvP4" in pgd
+    assert "invrob.attacks.pgd:LinfPGD" in pgd and "invrob.models.zoo.table3:gcnn" in pgd
+    assert "invrob.models.zoo.table3:stdcnn" not in pgd and "invrob.models.zoo.vgg:VGG" not in pgd
+    assert not [s for s in clean + pgd if s.startswith(("invrob.training.", "invrob.figures."))]
     train = reached_symbols("invrob.jobs:train_job", arch="madry_lenet", dataset="mnist",
-                            exclude=("invrob.metrics:clean_accuracy",))  # fmt: skip
-    assert "invrob.attacks:LinfPGD" in train and "invrob.training:train" in train  # PGD training
-    assert not [s for s in train if s.startswith(("invrob.evaluation:", "invrob.plotting:"))]
-    assert "invrob.metrics:clean_accuracy" not in train  # the progress line only: never retrains
+                            exclude=("invrob.evaluation.measures:clean_accuracy",))  # fmt: skip
+    assert "invrob.attacks.pgd:LinfPGD" in train and "invrob.training.loop:train" in train  # PGD training
+    assert not [s for s in train if s.startswith(("invrob.evaluation.registry:", "invrob.figures."))]
+    assert "invrob.evaluation.measures:clean_accuracy" not in train  # the progress line only: never retrains
     figure = reached_symbols("invrob.jobs:figure_job", kind="rotation_tradeoff")
-    assert "invrob.plotting:draw_tradeoff" in figure and "invrob.plotting:draw_pareto" not in figure
+    assert "invrob.figures.kinds._tradeoff:draw_tradeoff" in figure
+    assert not [s for s in figure if s.startswith("invrob.figures.kinds.pareto:")]  # one kind's module only
     assert job_code("evaluate", evaluation="clean", arch="stdcnn", dataset="mnist") != job_code(
         "evaluate", evaluation="clean", arch="gcnn", dataset="mnist")
+    # both ε spaces of an evaluation run the same code
+    assert job_code("evaluate", evaluation="deepfool", arch="gcnn", dataset="mnist") == job_code(
+        "evaluate", evaluation="deepfool-normalized", arch="gcnn", dataset="mnist")
 
 
 def test_every_spaced_evaluation_has_its_normalised_twin_and_figures_do_not_reach_evaluation_code():
-    from invrob.evaluation import EVALUATIONS, SPACED, in_space
-    from invrob.fingerprint import reached_symbols
+    from invrob.evaluation.names import SPACED_FAMILIES, known
+    from invrob.evaluation.registry import EVALUATIONS
 
-    assert all(in_space(name, "normalized") in EVALUATIONS for name in SPACED)
+    spaced = [e for e in known().values() if e.family in SPACED_FAMILIES and e.space == "pixel"]
+    assert spaced and all(f"{e}-normalized" in known() for e in spaced)
+    assert {e.base for e in known().values()} == set(EVALUATIONS)  # the registry runs every name
     figure = reached_symbols("invrob.jobs:figure_job", kind="rotation_tradeoff")
-    assert "invrob.evaluation:split_space" in figure  # the naming helper only, not the metrics
-    assert not [s for s in figure if s.startswith("invrob.metrics:") or s == "invrob.evaluation:EVALUATIONS"]
+    assert "invrob.evaluation.names:split_space" in figure  # the naming helper only, not the metrics
+    assert not [s for s in figure if s.startswith(("invrob.evaluation.measures:", "invrob.evaluation.registry:"))]

@@ -1,8 +1,9 @@
 import torch
 import torch.nn as nn
 
-from invrob.data import TensorDataset, get_spec
-from invrob.metrics import (
+from invrob.data.splits import TensorDataset
+from invrob.data.registry import get_spec
+from invrob.evaluation.measures import (
     clean_accuracy,
     deepfool_distances,
     fooling_rate,
@@ -146,7 +147,7 @@ def test_robustness_profile_on_rotated_test_data_uses_the_rotated_images():
 
 
 def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_std():
-    from invrob.attacks import channel_unit
+    from invrob.attacks.base import channel_unit
 
     model = frozen_model("stdcnn", "mnist")
     data = dataset(24)
@@ -176,7 +177,8 @@ def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_
 
 
 def test_normalised_epsilon_on_three_channels_is_a_per_channel_pixel_radius():
-    from invrob.attacks import LinfPGD, channel_unit, make_attack
+    from invrob.attacks.pgd import LinfPGD
+    from invrob.attacks.base import channel_unit, make_attack
 
     spec = get_spec("cifar10")
     model = frozen_model("vgg16", "cifar10")
@@ -193,7 +195,7 @@ def test_normalised_epsilon_on_three_channels_is_a_per_channel_pixel_radius():
 
 
 def test_deepfool_in_normalised_units_finds_the_nearest_boundary_of_the_normalised_input():
-    from invrob.attacks import DeepFool, channel_unit
+    from invrob.attacks.deepfool import DeepFool
 
     class Affine3(nn.Module):  # logits = W x + b on 3×2×2 images
         def __init__(self, w, b):

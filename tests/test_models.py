@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from invrob.data import get_spec
-from invrob.models import GroupSpatialMaxPool, P4ConvP4, P4ConvZ2, build_model
+from invrob.data.registry import get_spec
+from invrob.models.layers import GroupSpatialMaxPool, P4ConvP4, P4ConvZ2
+from invrob.models import build_model
 
 
 def rot_p4(y: torch.Tensor, k: int) -> torch.Tensor:
@@ -119,7 +120,7 @@ def test_madry_resnet_is_the_model_of_the_cifar10_challenge():
 
 
 def test_madry_resnet_input_and_shortcuts_follow_tensorflow():
-    from invrob.models import MadryUnit, PerImageStandardization
+    from invrob.models.zoo.madry import MadryUnit, PerImageStandardization
 
     x = torch.rand(2, 3, 32, 32, dtype=torch.float64)
     z = PerImageStandardization()(x)

@@ -14,17 +14,23 @@ import torch.nn as nn
 from PIL import Image
 
 from conftest import tiny_hparams
-from invrob.attacks import TradesKL, kl_divergence, trades_loss
-from invrob.data import DATASETS, RawFile, load_split, md5_of, prepare_dataset
-from invrob.evaluation import load_model
+from invrob.attacks.trades import TradesKL, kl_divergence
+from invrob.training.losses import trades_loss
+from invrob.data.registry import DATASETS, RawFile
+from invrob.data.splits import load_split, prepare_dataset
+from invrob.data.sources import md5_of
+from invrob.evaluation.registry import load_model
 from invrob.io import load_checkpoint
-from invrob.metrics import invariance_profile
+from invrob.evaluation.measures import invariance_profile
 from invrob.models import build_model
-from invrob.plotting import PAPER_CUSP_TABLE1, pareto_optimal
-from invrob.recipes import RecipeError, parse_recipe, recipe_hparams
-from invrob.training import curriculum_stage, epoch_settings, train
+from invrob.figures import published
+from invrob.figures.kinds._cusp import pareto_optimal
+from invrob.units import RecipeError
+from invrob.training.recipes import parse_recipe
+from invrob.training.hparams import recipe_hparams
+from invrob.training.loop import curriculum_stage, epoch_settings, train
 from invrob.transforms import affine_transform, random_affine, uniform_shifts
-from invrob.workflow import figure_plan, warm_start_input
+from invrob.pipeline import figure_plan, warm_start_input
 from test_workflow import load_config
 
 quiet = lambda msg: None  # noqa: E731
@@ -197,13 +203,13 @@ def test_table1_plans_the_papers_fifteen_runs():
         hp = recipe_hparams(config, "cifar10", "vgg16", r)
         assert (hp["epochs"], hp["lr"], hp["lr_milestones"]) == (120, 0.1, [75, 90, 100])
     # every row label has the paper's numbers (so the paper column is filled)
-    assert [m["label"] for m in models] == list(PAPER_CUSP_TABLE1[("cifar10", "vgg16")])
+    assert [m["label"] for m in models] == list(published.by_setup("paper_001", "cusp_table1")[("cifar10", "vgg16")])
     fig6 = figure_plan(config, "p001_fig6")
     assert [m["recipe"] for m in fig6["panels"][0]["models"]] == recipes
 
 
 def test_cusp_rows_are_told_apart_by_their_last_stage():
-    from invrob.plotting import is_cusp
+    from invrob.figures.kinds._cusp import is_cusp
 
     assert is_cusp("rot180-schedcusp-then-cusp-rot120_150_180-pgd8of255-schedcusp")
     assert not is_cusp("pgd8of255-schedcusp-then-rot180-schedcusp") and not is_cusp("rot0")

@@ -6,16 +6,26 @@ import pytest
 import torch
 import torch.nn as nn
 
-from invrob.attacks import L2PGD
-from invrob.data import DATASETS, TensorDataset
-from invrob.metrics import attack_success_rate
+from invrob.attacks.pgd import L2PGD
+from invrob.data.registry import DATASETS
+from invrob.data.splits import TensorDataset
+from invrob.evaluation.measures import attack_success_rate
 from invrob.models import build_model
-from invrob.recipes import RecipeError, parse_recipe, recipe_hparams
-from invrob.robust_features import build_robust_dataset, load_robust_dataset, representation, save_robust_dataset
-from invrob.spatial import invariance_regularizer, spatial_training_loss, transformed_batch
-from invrob.targets import plan
-from invrob.training import mix_batch, train
-from invrob.workflow import ConfigError, robust_dataset_input
+from invrob.units import RecipeError
+from invrob.training.recipes import parse_recipe
+from invrob.training.hparams import recipe_hparams
+from invrob.training.robust_dataset import (
+    build_robust_dataset,
+    load_robust_dataset,
+    representation,
+    save_robust_dataset,
+)
+from invrob.training.losses import invariance_regularizer, spatial_training_loss, transformed_batch
+from invrob.figures.plan import resolve_plan as plan
+from invrob.training.losses import mix_batch
+from invrob.training.loop import train
+from invrob.config import ConfigError
+from invrob.pipeline import robust_dataset_input
 from test_workflow import load_config
 
 # --------------------------------------------------------------------------- regularisers
@@ -145,7 +155,7 @@ def test_l2_pgd_by_hand_on_a_linear_model():
 
 
 def test_l2_pgd_matches_advertorch_step_by_step():
-    from invrob.compat import import_advertorch
+    from invrob.attacks.advertorch import import_advertorch
 
     attacks = import_advertorch()
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, snakemake
-from invrob.workflow import copy_workflow
+from invrob.paths import copy_workflow
 
 README = (REPO / "README.md").read_text()
 

@@ -27,12 +27,13 @@ import yaml
 
 from conftest import NO_SLURM_BIN, job_counts, needs_fashion_mnist, snakemake, tiny_hparams
 from invrob.commands import ENV as INVOCATION
-from invrob.data import DatasetError, load_split
-from invrob.evaluation import load_model
+from invrob.data.sources import DatasetError
+from invrob.data.splits import load_split
+from invrob.evaluation.registry import load_model
 from invrob.io import CheckpointError, atomic_torch_save, atomic_write_json, checkpoint_header, load_checkpoint
-from invrob.training import train
+from invrob.training.loop import train
 from invrob.guards import concurrent_run_note
-from invrob.workflow import copy_workflow
+from invrob.paths import copy_workflow
 
 TINY = ("--configfile", "config/tiny.yaml")
 FIG1 = "figures/fig1.pdf"  # StdCNN rot0 + rot180: 2 trainings, 6 evaluations on the tiny config

@@ -13,7 +13,7 @@ from docutils.core import publish_parts  # noqa: E402
 
 from invrob.browser import find_chromium, report_views  # noqa: E402
 from invrob.claims import CSV_HEADER, selectors  # noqa: E402
-from invrob.plotting import title_text  # noqa: E402
+from invrob.figures.render import title_text  # noqa: E402
 from invrob.report import (  # noqa: E402
     Caption,
     FrontPage,
@@ -23,7 +23,7 @@ from invrob.report import (  # noqa: E402
     paper_reference,
     rst_text,
 )
-from invrob.workflow import config_claims, figure_plan, report_caption  # noqa: E402
+from invrob.pipeline import config_claims, figure_plan, report_caption  # noqa: E402
 from test_workflow import load_config  # noqa: E402
 
 

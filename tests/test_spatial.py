@@ -4,18 +4,13 @@ import pytest
 import torch
 import torch.nn as nn
 
-from invrob.data import DATASETS, TensorDataset
+from invrob.data.registry import DATASETS
+from invrob.data.splits import TensorDataset
 from invrob.models import build_model
-from invrob.spatial import (
-    GRIDS,
-    SpatialPGD,
-    correct_under_all,
-    grid_transforms,
-    spatial_attack_accuracy,
-    transform_pixels,
-    worst_of_k,
-)
-from invrob.workflow import evaluation_settings
+from invrob.attacks import GRIDS
+from invrob.attacks.spatial import SpatialPGD, correct_under_all, grid_transforms, transform_pixels, worst_of_k
+from invrob.evaluation.measures import spatial_attack_accuracy
+from invrob.evaluation.settings import evaluation_settings
 from test_workflow import load_config
 
 

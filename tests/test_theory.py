@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from invrob.simulation import _worst_case_linear, model_of, monte_carlo_proposition1, pgd_linf, simulate
-from invrob.theory import (
+from invrob.theory.simulation import _worst_case_linear, model_of, monte_carlo_proposition1, pgd_linf, simulate
+from invrob.theory.code import (
     CyclicCodeModel,
     cyclic_shift,
     m_sequence,

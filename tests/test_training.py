@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from conftest import REPO, tiny_hparams
-from invrob.evaluation import load_model
+from invrob.evaluation.registry import load_model
 from invrob.io import CheckpointError, load_checkpoint
-from invrob.metrics import clean_accuracy
-from invrob.data import load_split
-from invrob.training import train
+from invrob.evaluation.measures import clean_accuracy
+from invrob.data.splits import load_split
+from invrob.training.loop import train
 
 quiet = lambda msg: None  # noqa: E731
 
@@ -115,7 +115,7 @@ def test_corrupt_checkpoint_gives_a_clear_error(tmp_path):
 
 
 def test_pgd_training_makes_a_more_robust_model_than_natural_training(prepared_mnist_like, tmp_path):
-    from invrob.metrics import robustness_profile
+    from invrob.evaluation.measures import robustness_profile
 
     test = load_split(prepared_mnist_like, "mnist", "test")
     pgd = {"steps": 5, "step_size": 0.12, "random_start": True}
@@ -131,7 +131,7 @@ def test_pgd_training_makes_a_more_robust_model_than_natural_training(prepared_m
 
 
 def test_learning_rate_steps_down_at_the_milestones():
-    from invrob.training import make_optimizer, make_scheduler
+    from invrob.training.loop import make_optimizer, make_scheduler
 
     hp = tiny_hparams(lr=0.1, lr_milestones=[2, 4], lr_gamma=0.1)
     opt = make_optimizer(hp, [torch.nn.Parameter(torch.zeros(1))])

@@ -10,29 +10,22 @@ import pytest
 import yaml
 
 from conftest import REPO, job_counts, needs_fashion_mnist, snakemake
-from invrob.recipes import (
-    RecipeError,
-    adversarial_recipe,
-    format_epsilon,
-    parse_epsilon,
-    parse_recipe,
-    recipe_hparams,
-    rotation_recipe,
-)
-from invrob.targets import plan_models
-from invrob.workflow import (
-    ConfigError,
+from invrob.units import RecipeError, format_epsilon, parse_epsilon
+from invrob.training.recipes import adversarial_recipe, parse_recipe, rotation_recipe
+from invrob.training.hparams import recipe_hparams
+from invrob.figures.plan import plan_models
+from invrob.config import ConfigError
+from invrob.pipeline import (
     all_targets,
     check_config,
     claims_evaluations,
     config_claims,
-    evaluation_settings,
     figure_evaluations,
     figure_plan,
-    robustness_epsilons,
     scale_note,
     target_names,
 )
+from invrob.evaluation.settings import evaluation_settings, robustness_epsilons
 
 
 def load_config(*overlays):
@@ -508,7 +501,7 @@ def test_cifar10_figures_build_from_generated_32x32_data(workflow_copy):
     """The CIFAR-10 path (VGG16, Madry's ResNet, crop+flip, 8/255 radii, the paper's Table 2 rows) on
     generated images; P4-VGG16 is covered by the model tests (equivariance, a training step)."""
     from conftest import make_cifar_like
-    from invrob.data import prepare_dataset
+    from invrob.data.splits import prepare_dataset
 
     spec, _ = make_cifar_like(workflow_copy / "generated", n_per_batch=8)
     prepare_dataset(spec, workflow_copy / "generated", workflow_copy / "data" / "cifar10", allow_download=False)
@@ -538,7 +531,7 @@ def test_cifar10_figures_build_from_generated_32x32_data(workflow_copy):
 
 
 def test_a_failing_job_writes_its_error_into_its_log(tmp_path):
-    from invrob.data import DatasetError
+    from invrob.data.sources import DatasetError
     from invrob.jobs import prepare_dataset_job
 
     log = tmp_path / "logs" / "prepare.log"
@@ -565,7 +558,7 @@ def _made_up_evaluation(name: str, space: str) -> dict:
 def test_titles_and_axes_name_the_epsilon_space(space):
     import matplotlib.pyplot as plt
 
-    from invrob.plotting import FIGURES
+    from invrob.figures import kinds
 
     config = load_config()
     labels = {"pixel": "ε (ℓ∞, pixel units)", "normalized": "ε (ℓ∞, normalised units (pixels / dataset std))"}
@@ -576,7 +569,7 @@ def test_titles_and_axes_name_the_epsilon_space(space):
         evals = {f: _made_up_evaluation(f.rsplit("/", 1)[1].removesuffix(".json"), space)
                  for f in figure_evaluations(entry, name)}  # fmt: skip
         assert all(f.endswith("-normalized.json") == (space == "normalized") for f in evals if "robustness" in f)
-        fig, _ = FIGURES[plan["kind"]](plan, evals)
+        fig, _ = kinds.get(plan["kind"]).draw(plan, evals)
         texts = [t.get_text() for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label, ax.title)]
         texts.append(fig._suptitle.get_text())
         joined = "\n".join(texts)

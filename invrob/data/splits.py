@@ -16,7 +16,7 @@ import torch
 
 from ..commands import snakemake_command
 from ..guards import prepared_split_problem
-from ..io import archive_problem, atomic_torch_save, atomic_write_json
+from ..io import UnreadableFile, archive_problem, atomic_torch_save, atomic_write_json, load_pt
 from .registry import DatasetSpec, get_spec
 from .sources import DatasetError, _good_copy, _missing_message, how_to_get_it, locate_raw_files, verify_file
 
@@ -119,9 +119,9 @@ def load_split(data_dir: str | Path, dataset: str, split: str) -> TensorDataset:
     if not path.exists():
         raise DatasetError(f"{path} is missing; prepare it with `{snakemake_command(str(path))}`")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DatasetError(prepared_split_problem(path, archive_problem(path) or f"it is corrupt ({exc})")) from exc
+        blob = load_pt(path)
+    except UnreadableFile as exc:
+        raise DatasetError(prepared_split_problem(path, archive_problem(path) or f"it is corrupt ({exc.detail})")) from exc
     return TensorDataset(blob["images"], blob["labels"], get_spec(dataset))
 
 

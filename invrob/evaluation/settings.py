@@ -2,6 +2,7 @@
 
 Changing a setting an evaluation reads reruns it, and nothing else: an evaluation's settings hold
 exactly what its family reads (``names.Evaluation.family``), and they are written into its file.
+The config is the validated one: its defaults are the schema's (config/schema.yaml), nowhere else.
 """
 
 from __future__ import annotations
@@ -11,10 +12,6 @@ from ..config import ConfigError
 from ..data.registry import DATASETS
 from ..units import parse_epsilon
 from . import names
-
-PGD_SUCCESS_DEFAULTS = {"linf": {"epsilons": ["1/255", "2/255", "4/255", "8/255"], "steps": 7, "step_fraction": 0.25},
-                        "l2": {"epsilons": [0.25, 0.5], "steps": 100, "step_size": 0.1}}  # fmt: skip
-
 
 def attacked_subset(config: dict, dataset: str) -> int | None:
     """How many test images attacks run on: ``robustness_test_subset`` (a class-balanced subset of the
@@ -65,14 +62,11 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
         settings.update(**_attacked(config, dataset), epsilons=robustness_epsilons(config, dataset),
                         backend=ev.get("attack_backend", "native"), attack=attack_settings(config, dataset, e.variant))  # fmt: skip
     elif e.family == "deepfool":
-        deepfool = {"overshoot": 0.02, "max_iter": 50, **(ev.get("deepfool") or {})}
-        settings.update(**_attacked(config, dataset), **deepfool)
+        settings.update(**_attacked(config, dataset), **ev["deepfool"])
     elif e.family == "spatial":
-        spatial = {"max_deg": 30.0, "max_px": 3.0, "k": 10, "transform_batch": 2048,
-                   "spgd": {"steps": 10, "step_deg": 5.0, "step_px": 0.5}, **(ev.get("spatial") or {})}  # fmt: skip
-        settings.update(**_attacked(config, dataset), **spatial)
+        settings.update(**_attacked(config, dataset), **ev["spatial"])
     elif e.family == "pgd":
-        attack = {**PGD_SUCCESS_DEFAULTS[e.variant], **((ev.get("pgd_success") or {}).get(e.variant) or {})}
+        attack = dict(ev["pgd_success"][e.variant])
         attack["epsilons"] = [parse_epsilon(x) for x in attack["epsilons"]]
         settings.update(**_attacked(config, dataset), **attack)
     elif e.family == "principal-angles":

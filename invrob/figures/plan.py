@@ -39,7 +39,7 @@ class PlanError(ValueError):
 
 PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented",
               "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds", "columns",
-              "spatial", "recipe", "evaluations", "x", "epsilon_space",
+              "spatial", "recipe", "evaluations", "epsilon_space",
               "invariance_first")  # fmt: skip
 
 

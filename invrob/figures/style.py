@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import catalog
 from ..data.registry import get_spec
-from ..evaluation.names import split_space
+from ..evaluation import names
 
 
 def subplots(*args, **kwargs):
@@ -42,16 +42,18 @@ def space_of(evaluation: dict) -> str:
 
 
 def attack_label(evaluation: dict) -> str:
-    """'PGD-40 (step 0.01, random start)' or 'FGSM', from an evaluation file's settings; ε and the
-    step in normalised units say so."""
-    attack = split_space(evaluation["evaluation"])[0].removeprefix("robustness-").removesuffix("-rotated")
-    attack = "pgd" if attack == "principal-angles" else attack
+    """'PGD-40 (step 0.01, random start)' or 'FGSM', from an evaluation file's settings: the attack's title
+    (``invrob.catalog``), its steps and step size when it takes steps; ε and the step in normalised
+    units say so.  Principal angles are computed on PGD perturbations."""
+    e = names.parse(evaluation["evaluation"])
+    attack = "pgd" if e.family == "principal-angles" else e.variant
+    title = catalog.attack_titles().get(attack, attack.upper())
     space = ", normalised ε" if space_of(evaluation) == "normalized" else ""
-    if attack == "pgd":
-        s = evaluation["settings"]["attack"]
-        start = ", random start" if s.get("random_start", True) else ""
-        return f"PGD-{s['steps']} (step {s['step_size']:.3g}{start}{space})"
-    return attack.upper() + (f" ({space.removeprefix(', ')})" if space else "")
+    s = evaluation["settings"]["attack"]
+    if "steps" in s:
+        start = ", random start" if s.get("random_start") else ""
+        return f"{title}-{s['steps']} (step {s['step_size']:.3g}{start}{space})"
+    return title + (f" ({space.removeprefix(', ')})" if space else "")
 
 
 def model_title(panel: dict, arch: str | None = None) -> str:

@@ -1,5 +1,6 @@
 """The config → the hyperparameters of one training run (``hp``): the architecture's optimiser settings,
-the dataset's sizes, augmentation and attack settings, the recipe's tokens, a schedule's overrides."""
+the dataset's sizes, augmentation and attack settings, the recipe's tokens, a schedule's overrides.
+The config is the validated one: its defaults are the schema's (config/schema.yaml), nowhere else."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from .recipes import RecipeError, _as_list, parse_recipe
 def _spatial_spec(config: dict, specific: dict) -> dict:
     """The full spatial-training spec of a recipe: its method plus the transformation set, the S-PGD
     steps and the regulariser weight from ``spatial_training:``."""
-    st = config.get("spatial_training") or {}
-    spec = {**specific.pop("spatial"), "max_deg": float(st.get("max_deg", 30.0)), "max_px": float(st.get("max_px", 3.0))}
+    st = config["spatial_training"]
+    spec = {**specific.pop("spatial"), "max_deg": float(st["max_deg"]), "max_px": float(st["max_px"])}
     if spec["method"] == "spgd":
-        spec.update({"steps": 5, "step_deg": 5.0, "step_px": 0.5, **(st.get("spgd") or {})})
+        spec.update(st["spgd"])
     h, lam = specific.pop("regularizer", None), specific.pop("lambda", None)
     if h is not None:
-        weights = {"kl": 8.0, "l2": 1.0, **(st.get("lambda") or {})}
-        spec.update(regularizer=h, **{"lambda": float(weights[h] if lam is None else lam)})
+        spec.update(regularizer=h, **{"lambda": float(st["lambda"][h] if lam is None else lam)})
     spec["select"] = specific.pop("select", "loss")
     return spec
 
@@ -36,8 +36,8 @@ def robust_source(config: dict, dataset: str, recipe: str = "") -> dict:
 
 def robust_dataset_settings(config: dict) -> dict:
     """How D_R is optimised (Ilyas et al.: ℓ2-normalised gradient steps on the input)."""
-    rd = config.get("robust_dataset") or {}
-    return {"steps": rd.get("steps", 1000), "step_size": rd.get("step_size", 0.1), "batch_size": rd.get("batch_size", 500)}
+    rd = config["robust_dataset"]
+    return {"steps": rd["steps"], "step_size": rd["step_size"], "batch_size": rd["batch_size"]}
 
 
 def _schedule(config: dict, name: str, recipe: str) -> dict:

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from .. import paths
 from ..data.splits import load_split, to_float
 from ..evaluation.measures import clean_accuracy
-from ..io import atomic_torch_save, load_checkpoint
+from ..io import UnreadableFile, atomic_torch_save, load_checkpoint, load_pt
 from ..models import build_model
 from ..transforms import random_affine, random_crop_flip
 from .losses import mix_batch, training_loss
@@ -114,9 +114,9 @@ def _try_resume(state_path: Path, hp: dict, seed: int, log, resume_key=None) -> 
     if not state_path.exists():
         return None
     try:
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a state file is a cache: a broken one costs a restart, not an error
-        log(f"ignoring unreadable training state {state_path} ({exc}); starting from scratch")
+        state = load_pt(state_path)
+    except UnreadableFile as exc:  # a state file is a cache: a broken one costs a restart, not an error
+        log(f"ignoring unreadable training state {state_path} ({exc.detail}); starting from scratch")
         return None
     if state.get("hparams") != hp or state.get("seed") != seed:
         log(f"ignoring training state {state_path}: it was written for other hyperparameters or seed")

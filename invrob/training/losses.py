@@ -15,7 +15,7 @@ from ..data.splits import TensorDataset
 def _attacker(model, spec: dict, generator: torch.Generator):
     if spec["method"] == "trades":
         return TradesKL(model, spec["eps"], spec["steps"], spec["step_size"], generator)
-    return LinfPGD(model, spec["eps"], spec["steps"], spec["step_size"], spec.get("random_start", True), generator)
+    return LinfPGD(model, spec["eps"], spec["steps"], spec["step_size"], spec["random_start"], generator)
 
 
 def adversarial_batch(model, x, y, spec: dict | None, generator: torch.Generator) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch.nn as nn
 from ..attacks.base import per_image_norm
 from ..data.registry import get_spec
 from ..data.splits import TensorDataset, to_float
-from ..io import atomic_torch_save
+from ..io import UnreadableFile, atomic_torch_save, load_pt
 
 
 _FORMAT = "invrob-robust-dataset-1"
@@ -93,9 +93,9 @@ def save_robust_dataset(robust: TensorDataset, source: dict, settings: dict, sta
 def load_robust_dataset(path: str | Path, hp: dict) -> TensorDataset:
     """The D_R file of a ``mix{α}`` recipe, checked against the source model and settings it asks for."""
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"robust dataset {path} is unreadable ({exc}); delete it and rerun snakemake") from exc
+        blob = load_pt(path)
+    except UnreadableFile as exc:
+        raise ValueError(f"robust dataset {path} is unreadable ({exc.detail}); delete it and rerun snakemake") from exc
     if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a robust dataset written by invrob; delete it and rerun snakemake")
     want = hp["mix"]

@@ -1,0 +1,101 @@
+"""One home per name: the catalog of plugins, and the config schema checked against the code's registries."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+from invrob import catalog
+from invrob.attacks import BACKENDS, EPSILON_SPACES, SPATIAL_ATTACKS
+from invrob.data.registry import DATASETS
+from invrob.evaluation import names
+from invrob.figures import kinds
+from invrob.figures.plan import PANEL_KEYS
+
+SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+PAPER_CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+PANEL = SCHEMA["$defs"]["panel"]["properties"]
+
+
+def test_the_schemas_enums_are_the_codes_registries():
+    assert SCHEMA["$defs"]["dataset_name"]["enum"] == list(DATASETS)
+    assert PANEL["spatial"]["items"]["enum"] == list(SPATIAL_ATTACKS)
+    assert PANEL["evaluations"]["items"]["enum"] == [*(f"pgd-{n}" for n in names.PGD_NORMS),
+                                                     *(names.spatial(a) for a in SPATIAL_ATTACKS)]  # fmt: skip
+    assert PANEL["transform"]["enum"] == PANEL["invariance"]["items"]["enum"] == list(names.INVARIANCE_FAMILIES)
+    assert PANEL["epsilon_space"]["enum"] == list(EPSILON_SPACES)
+    assert SCHEMA["properties"]["evaluation"]["properties"]["attack_backend"]["enum"] == list(BACKENDS)
+    # the keys a panel takes from its figure (a pareto figure's `table` names the cusp table it draws)
+    assert set(PANEL_KEYS) == set(PANEL) - {"kind", "panels", "table"}
+
+
+def test_plugin_names_are_the_catalogs_not_the_schemas():
+    """Architectures, attacks and kinds are listed once, by their modules: the schema only types them, and
+    the config checks name the known ones (see test_extending.py for an unknown one)."""
+    assert "enum" not in SCHEMA["$defs"]["arch_name"] and "enum" not in PANEL["attack"]
+    figure_kind = SCHEMA["properties"]["figures"]["additionalProperties"]["allOf"][1]["properties"]["kind"]
+    assert "enum" not in figure_kind
+    titles = catalog.architecture_titles()
+    assert set(PAPER_CONFIG["training"]) == set(titles)  # every architecture has the papers' training settings
+    assert titles["gcnn"] == "GCNN" and titles["p4vgg16"] == "P4-VGG16 (GCNN)"
+    assert catalog.attack_titles() == {"fgsm": "FGSM", "pgd": "PGD"}
+    assert catalog.attack_defaults("pgd") == {} and catalog.attack_defaults("fgsm") == {}  # PGD's: datasets.*.pgd
+
+
+def test_every_kind_module_keeps_the_contract_and_the_papers_use_every_kind():
+    used = {entry["kind"] for section in ("figures", "tables") for entry in PAPER_CONFIG[section].values()}
+    assert used == set(kinds.names())
+    for name in kinds.names():
+        kind = kinds.get(name)
+        assert kind.SECTION in ("figures", "tables") and kind.DOC and callable(kind.models), name
+        assert callable(kind.draw if kind.SECTION == "figures" else kind.table), name
+        assert kind.__doc__, name
+
+
+def test_the_dag_layer_imports_no_torch_and_no_matplotlib():
+    code = ("import sys; import invrob.pipeline, invrob.guards, invrob.config, invrob.report; "
+            "from invrob.figures import kinds; [kinds.get(k) for k in kinds.names()]; "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'seaborn', 'torchvision') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ('TITLES = {"ghost": "Ghost"}\n\ndef other():\n    pass\n', r"names \['ghost'\], but the module defines no function"),
+        ('TITLES = dict(ghost="Ghost")\n\ndef ghost():\n    pass\n', "must be a literal"),
+        ('TITLES = {"stdcnn": "Again"}\n\ndef stdcnn():\n    pass\n', "'stdcnn' is declared twice"),
+    ],
+)
+def test_a_plugin_module_that_breaks_the_contract_is_named(tmp_path, source, message):
+    (tmp_path / "a.py").write_text('TITLES = {"stdcnn": "StdCNN"}\n\ndef stdcnn():\n    pass\n')
+    (tmp_path / "b.py").write_text(source)
+    with pytest.raises(catalog.CatalogError, match=message) as info:
+        catalog._plugins(catalog.ARCHITECTURES, tmp_path)
+    assert "b.py" in str(info.value)
+
+
+def test_unknown_names_get_the_known_ones():
+    with pytest.raises(catalog.CatalogError, match=r"unknown architecture 'lenet5'; known: \['gcnn'"):
+        catalog.plugin(catalog.ARCHITECTURES, "lenet5")
+    with pytest.raises(ValueError, match="unknown evaluation 'robustness-cw'"):
+        names.parse("robustness-cw")
+
+
+def test_evaluation_names_round_trip():
+    for name, e in names.known().items():
+        assert str(e) == name and names.parse(name) is e
+    assert names.split_space("robustness-pgd-rotated-normalized") == ("robustness-pgd-rotated", "normalized")
+    assert names.parse("invariance-rt") == names.Evaluation("invariance", "rt")
+    assert "pgd-linf-normalized" not in names.known() and "clean-normalized" not in names.known()
+
+
+def test_config_readme_documents_every_key_and_is_current():
+    from invrob.config import reference, undocumented
+
+    assert undocumented(SCHEMA) == []  # every key of the schema says what it is
+    current = (REPO / "config" / "README.md").read_text()
+    assert current == reference(SCHEMA), "config/README.md is stale: python -m invrob.config > config/README.md"
