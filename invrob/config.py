@@ -26,6 +26,20 @@ class ConfigError(ValueError):
 _BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
 
 
+def load_config(configfiles=(), root: Path | None = None) -> dict:
+    """``config.yaml`` of the workflow folder ``root`` with the overlays merged in, validated (schema defaults
+    filled in), as ``snakemake --configfile …`` does before any rule sees it."""
+    import yaml
+    from snakemake.utils import update_config
+
+    root = paths.WORKFLOW_ROOT if root is None else Path(root)
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    for path in configfiles:
+        update_config(config, yaml.safe_load((root / path).read_text()) or {})
+    validate_config(config, root / "config" / "schema.yaml")
+    return config
+
+
 def validate_config(config: dict, schema_path: str | Path) -> None:
     """Check ``config`` against the schema (filling in its defaults); one short error naming the key.
 

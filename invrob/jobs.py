@@ -185,7 +185,7 @@ def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> No
 
 def claims_job(plans: dict, claims: list[dict], scale: str, out_csv: str, out_md: str, out_html: str,
                log_path=None) -> None:  # fmt: skip
-    from .claims import scoreboard, summary, write_scoreboard
+    from .claims.scoreboard import scoreboard, summary, write_scoreboard
     from .io import read_json
 
     with job_log(log_path) as (log, _):

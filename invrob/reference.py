@@ -28,24 +28,13 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
-from .io import atomic_write_json, read_json
+from .config import load_config
 from .figures.plan import plan_files
+from .io import atomic_write_json, read_json
 from .paths import WORKFLOW_ROOT
 from .pipeline import claim_plans, config_claims, figure_plan, target_names
 
 MANIFEST = "manifest.json"
-
-
-def load_config(configfiles: list[str], root: Path = WORKFLOW_ROOT) -> dict:
-    """config.yaml with the overlays merged in, as ``snakemake --configfile`` does."""
-    from snakemake.utils import update_config
-
-    config = yaml.safe_load((root / "config.yaml").read_text())
-    for path in configfiles:
-        update_config(config, yaml.safe_load((root / path).read_text()) or {})
-    return config
 
 
 def _section(config: dict, target: str) -> tuple[str, str]:

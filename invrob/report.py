@@ -135,7 +135,9 @@ def split_name(name: str) -> tuple[str, str | None]:
 def claims_about(claims: list[dict], plan: dict, whole: dict | None = None) -> tuple[str, ...]:
     """The ids of the claims that read target ``plan``; for ``NAME-DATASET`` (``plan`` of the whole
     figure: ``whole``), those whose panel is that dataset's."""
-    from .claims import NotMeasured, _panel, selectors
+    from .claims import NotMeasured
+    from .claims.load import selectors
+    from .claims.read import _panel
 
     base, dataset = split_name(plan["name"])
     out = []

@@ -4,10 +4,10 @@ import re  # noqa: F401  (used by the wildcard constraints of rules/figures.smk)
 
 from invrob import paths
 from invrob import report as results_report
+from invrob.checks import check_config
 from invrob.evaluation.settings import evaluation_settings
 from invrob.pipeline import (
     all_targets,
-    check_config,
     claim_plans,
     claims_evaluations,
     claims_input,

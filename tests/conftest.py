@@ -93,6 +93,13 @@ def prepared_mnist_like(tmp_path):
     return out
 
 
+def load_config(*overlays: str) -> dict:
+    """The workflow's config.yaml with overlays from config/ (e.g. "quick.yaml"), validated as the Snakefile does."""
+    from invrob.config import load_config as load
+
+    return load([f"config/{overlay}" for overlay in overlays], REPO)
+
+
 def tiny_hparams(**overrides) -> dict:
     hp = dict(dataset="mnist", arch="stdcnn", recipe="rot30", optimizer="sgd", lr=0.05, momentum=0.5,
               weight_decay=0.0, batch_size=32, epochs=2, train_subset=None, rotation=30)  # fmt: skip

@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn as nn
 
-from invrob.attacks.fgsm import FGSM
-from invrob.attacks.deepfool import DeepFool
-from invrob.attacks.pgd import LinfPGD
-from invrob.attacks.base import make_attack
 from invrob.attacks.advertorch import import_advertorch, zero_gradients
+from invrob.attacks.base import make_attack
+from invrob.attacks.deepfool import DeepFool
+from invrob.attacks.fgsm import FGSM
+from invrob.attacks.pgd import LinfPGD
 from invrob.data.registry import get_spec
 from invrob.models import build_model
 

@@ -5,32 +5,15 @@ import copy
 import pytest
 import yaml
 
-from conftest import REPO
-from invrob.claims import (
-    ClaimError,
-    Reader,
-    check_claims,
-    claim_inputs,
-    load_claims,
-    requested_targets,
-    scoreboard,
-    selectors,
-    spearman,
-    write_scoreboard,
-)
+from conftest import REPO, load_config
+from invrob.claims import ClaimError
+from invrob.claims.load import check_claims, load_claims, selectors
+from invrob.claims.read import Reader
+from invrob.claims.scoreboard import claim_inputs, requested_targets, scoreboard, spearman, write_scoreboard
 from invrob.config import ConfigError
 from invrob.pipeline import claim_plans, config_claims, figure_plan
 
 THETAS = [0, 30, 60, 90, 120, 150, 180]
-
-
-def load_config(*overlays):
-    from snakemake.utils import update_config
-
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for overlay in overlays:
-        update_config(config, yaml.safe_load((REPO / "config" / overlay).read_text()))
-    return config
 
 
 def claim(**fields):

@@ -105,8 +105,8 @@ def test_invalid_slot_count():
 def test_channels_last_keeps_results_and_leaves_group_convolutions_alone():
     from invrob.data.registry import get_spec
     from invrob.devices import apply_performance_options
-    from invrob.models.layers import P4ConvP4
     from invrob.models import build_model
+    from invrob.models.layers import P4ConvP4
 
     prepare = apply_performance_options(torch.device("cpu"), cudnn_benchmark=True, channels_last=True)
     x = torch.rand(4, 1, 28, 28)

@@ -2,8 +2,8 @@
 
 import importlib.metadata as md
 import re
-import tomllib
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name

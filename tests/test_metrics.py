@@ -1,8 +1,8 @@
 import torch
 import torch.nn as nn
 
-from invrob.data.splits import TensorDataset
 from invrob.data.registry import get_spec
+from invrob.data.splits import TensorDataset
 from invrob.evaluation.measures import (
     clean_accuracy,
     deepfool_distances,
@@ -177,8 +177,8 @@ def test_normalised_epsilon_on_one_channel_is_the_pixel_attack_at_epsilon_times_
 
 
 def test_normalised_epsilon_on_three_channels_is_a_per_channel_pixel_radius():
-    from invrob.attacks.pgd import LinfPGD
     from invrob.attacks.base import channel_unit, make_attack
+    from invrob.attacks.pgd import LinfPGD
 
     spec = get_spec("cifar10")
     model = frozen_model("vgg16", "cifar10")

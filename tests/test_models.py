@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from invrob.data.registry import get_spec
-from invrob.models.layers import GroupSpatialMaxPool, P4ConvP4, P4ConvZ2
 from invrob.models import build_model
+from invrob.models.layers import GroupSpatialMaxPool, P4ConvP4, P4ConvZ2
 
 
 def rot_p4(y: torch.Tensor, k: int) -> torch.Tensor:

@@ -12,26 +12,26 @@ import pytest
 import torch
 import torch.nn as nn
 from PIL import Image
+from test_workflow import load_config
 
 from conftest import tiny_hparams
 from invrob.attacks.trades import TradesKL, kl_divergence
-from invrob.training.losses import trades_loss
 from invrob.data.registry import DATASETS, RawFile
-from invrob.data.splits import load_split, prepare_dataset
 from invrob.data.sources import md5_of
-from invrob.evaluation.registry import load_model
-from invrob.io import load_checkpoint
+from invrob.data.splits import load_split, prepare_dataset
 from invrob.evaluation.measures import invariance_profile
-from invrob.models import build_model
+from invrob.evaluation.registry import load_model
 from invrob.figures import published
 from invrob.figures.kinds._cusp import pareto_optimal
-from invrob.units import RecipeError
-from invrob.training.recipes import parse_recipe
+from invrob.io import load_checkpoint
+from invrob.models import build_model
+from invrob.pipeline import figure_plan, warm_start_input
 from invrob.training.hparams import recipe_hparams
 from invrob.training.loop import curriculum_stage, epoch_settings, train
+from invrob.training.losses import trades_loss
+from invrob.training.recipes import parse_recipe
 from invrob.transforms import affine_transform, random_affine, uniform_shifts
-from invrob.pipeline import figure_plan, warm_start_input
-from test_workflow import load_config
+from invrob.units import RecipeError
 
 quiet = lambda msg: None  # noqa: E731
 

@@ -5,28 +5,27 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+from test_workflow import load_config
 
 from invrob.attacks.pgd import L2PGD
+from invrob.config import ConfigError
 from invrob.data.registry import DATASETS
 from invrob.data.splits import TensorDataset
 from invrob.evaluation.measures import attack_success_rate
+from invrob.figures.plan import resolve_plan as plan
 from invrob.models import build_model
-from invrob.units import RecipeError
-from invrob.training.recipes import parse_recipe
+from invrob.pipeline import robust_dataset_input
 from invrob.training.hparams import recipe_hparams
+from invrob.training.loop import train
+from invrob.training.losses import invariance_regularizer, mix_batch, spatial_training_loss, transformed_batch
+from invrob.training.recipes import parse_recipe
 from invrob.training.robust_dataset import (
     build_robust_dataset,
     load_robust_dataset,
     representation,
     save_robust_dataset,
 )
-from invrob.training.losses import invariance_regularizer, spatial_training_loss, transformed_batch
-from invrob.figures.plan import resolve_plan as plan
-from invrob.training.losses import mix_batch
-from invrob.training.loop import train
-from invrob.config import ConfigError
-from invrob.pipeline import robust_dataset_input
-from test_workflow import load_config
+from invrob.units import RecipeError
 
 # --------------------------------------------------------------------------- regularisers
 

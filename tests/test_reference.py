@@ -8,9 +8,9 @@ import pytest
 
 from conftest import REPO
 from invrob.io import atomic_write_json
+from invrob.paths import THEORY as THEORY_FILE
 from invrob.reference import compare, draw, main, save, verify
 from invrob.theory.simulation import simulate
-from invrob.paths import THEORY as THEORY_FILE
 
 SMALL = {"code_degree": 6, "shift_unit": 21, "p": 0.7, "train_samples": 500, "test_samples": 1000, "epochs": 1,
          "lr": 0.02, "hidden": 8, "pgd_steps": 2, "eval_pgd_steps": 2, "adversarial_epsilons": [0.5],

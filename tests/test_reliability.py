@@ -30,10 +30,10 @@ from invrob.commands import ENV as INVOCATION
 from invrob.data.sources import DatasetError
 from invrob.data.splits import load_split
 from invrob.evaluation.registry import load_model
-from invrob.io import CheckpointError, atomic_torch_save, atomic_write_json, checkpoint_header, load_checkpoint
-from invrob.training.loop import train
 from invrob.guards import concurrent_run_note
+from invrob.io import CheckpointError, atomic_torch_save, atomic_write_json, checkpoint_header, load_checkpoint
 from invrob.paths import copy_workflow
+from invrob.training.loop import train
 
 TINY = ("--configfile", "config/tiny.yaml")
 FIG1 = "figures/fig1.pdf"  # StdCNN rot0 + rot180: 2 trainings, 6 evaluations on the tiny config

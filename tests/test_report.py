@@ -10,10 +10,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from docutils.core import publish_parts  # noqa: E402
+from test_workflow import load_config  # noqa: E402
 
 from invrob.browser import find_chromium, report_views  # noqa: E402
-from invrob.claims import CSV_HEADER, selectors  # noqa: E402
-from invrob.figures.render import title_text  # noqa: E402
+from invrob.claims.load import selectors  # noqa: E402
+from invrob.figures.render import (
+    CSV_HEADER,  # noqa: E402
+    title_text,  # noqa: E402
+)
+from invrob.pipeline import config_claims, figure_plan, report_caption  # noqa: E402
 from invrob.report import (  # noqa: E402
     Caption,
     FrontPage,
@@ -23,8 +28,6 @@ from invrob.report import (  # noqa: E402
     paper_reference,
     rst_text,
 )
-from invrob.pipeline import config_claims, figure_plan, report_caption  # noqa: E402
-from test_workflow import load_config  # noqa: E402
 
 
 def render(rst: str) -> str:
@@ -134,7 +137,8 @@ def test_a_panel_index_counts_the_panels_of_the_whole_figure():
 def test_captions_and_the_front_page_are_never_a_rerun_trigger(tmp_path):
     """Snakemake records params of plain types only (and none computed from input or output): a
     Caption or FrontPage param changes nothing about whether a figure or the scoreboard reruns."""
-    from snakemake.persistence import UNREPRESENTABLE, PersistenceBase as Persistence
+    from snakemake.persistence import UNREPRESENTABLE
+    from snakemake.persistence import PersistenceBase as Persistence
     from snakemake.rules import Rule
 
     cap = Caption("figures", "fig1", "k", "d", "paper", (), (), "x.png")

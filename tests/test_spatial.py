@@ -3,15 +3,15 @@
 import pytest
 import torch
 import torch.nn as nn
+from test_workflow import load_config
 
-from invrob.data.registry import DATASETS
-from invrob.data.splits import TensorDataset
-from invrob.models import build_model
 from invrob.attacks import GRIDS
 from invrob.attacks.spatial import SpatialPGD, correct_under_all, grid_transforms, transform_pixels, worst_of_k
+from invrob.data.registry import DATASETS
+from invrob.data.splits import TensorDataset
 from invrob.evaluation.measures import spatial_attack_accuracy
 from invrob.evaluation.settings import evaluation_settings
-from test_workflow import load_config
+from invrob.models import build_model
 
 
 def test_grid775_has_exactly_the_stated_775_transforms():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from invrob.theory.simulation import _worst_case_linear, model_of, monte_carlo_proposition1, pgd_linf, simulate
 from invrob.theory.code import (
     CyclicCodeModel,
     cyclic_shift,
@@ -17,6 +16,7 @@ from invrob.theory.code import (
     theorem2_bound,
     theorem2_epsilon,
 )
+from invrob.theory.simulation import _worst_case_linear, model_of, monte_carlo_proposition1, pgd_linf, simulate
 
 PHI_2 = 0.9772498680518208  # Φ(2), from tables
 

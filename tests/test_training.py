@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from conftest import REPO, tiny_hparams
+from invrob.data.splits import load_split
+from invrob.evaluation.measures import clean_accuracy
 from invrob.evaluation.registry import load_model
 from invrob.io import CheckpointError, load_checkpoint
-from invrob.evaluation.measures import clean_accuracy
-from invrob.data.splits import load_split
 from invrob.training.loop import train
 
 quiet = lambda msg: None  # noqa: E731

@@ -9,15 +9,13 @@ import re
 import pytest
 import yaml
 
-from conftest import REPO, job_counts, needs_fashion_mnist, snakemake
-from invrob.units import RecipeError, format_epsilon, parse_epsilon
-from invrob.training.recipes import adversarial_recipe, parse_recipe, rotation_recipe
-from invrob.training.hparams import recipe_hparams
-from invrob.figures.plan import plan_models
+from conftest import REPO, job_counts, load_config, needs_fashion_mnist, snakemake
+from invrob.checks import check_config
 from invrob.config import ConfigError
+from invrob.evaluation.settings import evaluation_settings, robustness_epsilons
+from invrob.figures.plan import plan_models
 from invrob.pipeline import (
     all_targets,
-    check_config,
     claims_evaluations,
     config_claims,
     figure_evaluations,
@@ -25,17 +23,9 @@ from invrob.pipeline import (
     scale_note,
     target_names,
 )
-from invrob.evaluation.settings import evaluation_settings, robustness_epsilons
-
-
-def load_config(*overlays):
-    from snakemake.utils import update_config
-
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for overlay in overlays:
-        update_config(config, yaml.safe_load((REPO / "config" / overlay).read_text()))
-    return config
-
+from invrob.training.hparams import recipe_hparams
+from invrob.training.recipes import adversarial_recipe, parse_recipe, rotation_recipe
+from invrob.units import RecipeError, format_epsilon, parse_epsilon
 
 # --------------------------------------------------------------------------- recipes and config
 
@@ -361,7 +351,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     assert all(r["verdict"] in ("not judged", "not measured") for r in board if r["type"] == "level" and r not in theory)
     assert all("stands in" in r["detail"] or "tiny scale" in r["detail"] for r in board if r["verdict"] == "not judged")
     assert "checked at tiny scale" in (tables / "claims.md").read_text()
-    n_figures, n_tables = len(config["figures"]), len(config["tables"])
+    n_figures = len(config["figures"])
     plans = [(section, figure_plan(config, name, section)) for section in ("figures", "tables")
              for name in config[section]]  # fmt: skip
 

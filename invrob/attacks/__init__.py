@@ -14,7 +14,7 @@ Two backends compute the same thing:
   and ``eps`` may be a per-image tensor so that several ε of a robustness profile can share
   one batch.
 * ``advertorch`` — the papers' reference implementation (``LinfPGDAttack``,
-  ``GradientSignAttack``), imported through ``invrob.compat``.
+  ``GradientSignAttack``), imported through ``invrob.attacks.advertorch``.
 
 Semantics (advertorch's, which the native engine reproduces step by step): random start
 uniform in [−ε, ε] then clipped to the image domain [0, 1]; each step adds ``step_size ·
@@ -32,8 +32,6 @@ with per-channel radii and steps; DeepFool measures and minimises the ℓ2 norm 
 """
 
 from __future__ import annotations
-
-
 
 BACKENDS = ("native", "advertorch")
 EPSILON_SPACES = ("pixel", "normalized")

@@ -9,7 +9,6 @@ import torch.nn as nn
 
 from .base import _as_eps, _input_gradient
 
-
 # a robustness attack (invrob.catalog): its title in figures (no settings: one step of size ε)
 ATTACKS = {"fgsm": {"title": "FGSM"}}
 

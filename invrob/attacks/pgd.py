@@ -9,7 +9,6 @@ import torch.nn as nn
 
 from .base import _as_eps, _input_gradient, per_image_norm
 
-
 # a robustness attack (invrob.catalog): its title in figures and the settings in ε units; its settings are
 # the dataset's `pgd:` (steps, step_size, random_start: config/schema.yaml), shared with PGD training
 ATTACKS = {"pgd": {"title": "PGD", "radii": ["step_size"]}}

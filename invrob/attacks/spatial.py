@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from ..transforms import affine_transform
 from . import GRIDS
 
-
 INTERPOLATION = "bilinear"
 
 

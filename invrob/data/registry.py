@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from .sources import (
-    DatasetError,
     TINY_IMAGENET_MD5,
     TINY_IMAGENET_ZIP,
+    DatasetError,
     load_cifar_dataset,
     load_idx_dataset,
     load_svhn_dataset,

@@ -31,7 +31,6 @@ from ..data.splits import TensorDataset, load_split
 from ..io import CheckpointError, identity_mismatch, load_checkpoint
 from ..models import build_model
 from . import names
-from .names import INVARIANCE_FAMILIES, PGD_NORMS
 from .measures import (
     clean_accuracy,
     deepfool_distances,
@@ -42,6 +41,7 @@ from .measures import (
     rotation_by_range,
     spatial_attack_accuracy,
 )
+from .names import INVARIANCE_FAMILIES, PGD_NORMS
 
 
 def _unit(settings: dict, data: TensorDataset):

@@ -13,6 +13,7 @@ from ..data.registry import DATASETS
 from ..units import parse_epsilon
 from . import names
 
+
 def attacked_subset(config: dict, dataset: str) -> int | None:
     """How many test images attacks run on: ``robustness_test_subset`` (a class-balanced subset of the
     test subset, see ``TensorDataset.balanced``) where it is the smaller, else the test subset."""

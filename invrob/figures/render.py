@@ -11,7 +11,6 @@ from . import kinds
 from .read import load_evaluations
 from .style import pyplot
 
-
 CSV_HEADER = ["panel", "series", "x", "mean", "std", "seeds"]
 
 

@@ -19,8 +19,15 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .code import CyclicCodeModel, cyclic_shift, m_sequence, proportion, relative_distance, theorem2_bound, \
-    theorem2_epsilon  # fmt: skip
+from .code import (
+    CyclicCodeModel,
+    cyclic_shift,
+    m_sequence,
+    proportion,
+    relative_distance,
+    theorem2_bound,
+    theorem2_epsilon,  # fmt: skip
+)
 
 TRAININGS = ("natural", "adversarial", "shift")
 

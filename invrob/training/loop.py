@@ -38,7 +38,6 @@ from ..models import build_model
 from ..transforms import random_affine, random_crop_flip
 from .losses import mix_batch, training_loss
 
-
 MONITOR_TEST_IMAGES = 1000
 
 

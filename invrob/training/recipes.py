@@ -42,7 +42,6 @@ from typing import Callable
 
 from ..units import RecipeError, _number, format_epsilon, format_number, parse_epsilon
 
-
 NUMBER = r"\d+(?:\.\d+)?"
 
 

@@ -22,7 +22,6 @@ from ..data.registry import get_spec
 from ..data.splits import TensorDataset, to_float
 from ..io import UnreadableFile, atomic_torch_save, load_pt
 
-
 _FORMAT = "invrob-robust-dataset-1"
 
 

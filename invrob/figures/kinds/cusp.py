@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ..plan import robustness_evaluation
+from ..read import first_evaluation
 from ..style import _pm, model_title
 from ._cusp import _cusp_axes_labels, check_cusp, cusp_models, cusp_rows_stats, paper_table1
-from ..read import first_evaluation
-from ..plan import robustness_evaluation
 
 SECTION = "tables"
 DOC = "adversarial / standard / spatial accuracy of training strategies, mean ± std (paper 001 Table 1)"

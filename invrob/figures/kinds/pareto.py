@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..style import model_title, scale_line, subplots, _rows
+from ..style import _rows, model_title, scale_line, subplots
 from ._cusp import _cusp_axes_labels, check_cusp, cusp_models, cusp_rows_stats, is_cusp, paper_table1, pareto_optimal
 
 SECTION = "figures"

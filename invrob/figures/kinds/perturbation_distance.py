@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import ConfigError
-from ...units import parse_epsilon
 from ...training.recipes import rotation_recipe
+from ...units import parse_epsilon
 from ..plan import model_entry, require, robustness_evaluation, spaced
 from ..read import first_evaluation, seed_values, value_at
 from ..style import SPACE_LABELS, _line, _rows, _seeds, attack_label, model_title, scale_line, space_of, subplots

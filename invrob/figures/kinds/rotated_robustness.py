@@ -5,7 +5,18 @@ from __future__ import annotations
 from ...training.recipes import rotation_recipe
 from ..plan import model_entry, require, robustness_evaluation
 from ..read import first_evaluation, profile
-from ..style import METRIC_LABELS, _colors, _line, _rows, _seeds, attack_label, model_title, robustness_axes, scale_line, subplots
+from ..style import (
+    METRIC_LABELS,
+    _colors,
+    _line,
+    _rows,
+    _seeds,
+    attack_label,
+    model_title,
+    robustness_axes,
+    scale_line,
+    subplots,
+)
 
 SECTION = "figures"
 DOC = "robustness profiles on test data rotated by the training range, or not (App. B)"

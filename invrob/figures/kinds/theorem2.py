@@ -12,7 +12,7 @@ SECTION = "figures"
 CHECKPOINTS = False  # a simulation: no dataset, architecture or checkpoint to check
 DOC = (
     "adversarial vs spatial accuracy of classifiers of paper 001 §3's cyclic-code distribution, with "
-    "Theorem 2's bound (the `theory:` settings; invrob.simulation)"
+    "Theorem 2's bound (the `theory:` settings; invrob.theory)"
 )
 
 

@@ -1,10 +1,10 @@
 """Benchmark suite: where the pipeline's time goes, measured side by side in one run.
 
-    python3 benchmarks/run.py                 # attacks, augmentation, profiles (a few minutes on 2 CPU cores)
-    python3 benchmarks/run.py --pipeline      # + the quick pipeline end to end from a clean folder
-    python3 benchmarks/run.py --device cuda   # the same on a GPU
+    python3 bench/run.py                 # attacks, augmentation, profiles (a few minutes on 2 CPU cores)
+    python3 bench/run.py --pipeline      # + the quick pipeline end to end from a clean folder
+    python3 bench/run.py --device cuda   # the same on a GPU
 
-Prints a table and writes ``benchmarks/results-{device}.json``.  Ratios are what count (absolute
+Prints a table and writes ``bench/results-{device}.json``.  Ratios are what count (absolute
 times vary across machines): PGD-40 native vs its floor (40 × one forward+backward to the input)
 and vs advertorch; an epoch with device-batched rotation augmentation vs one without and vs
 torchvision's per-sample ``RandomRotation`` through a DataLoader; throughput and peak memory of a
@@ -31,14 +31,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from invrob.attacks.base import _input_gradient, make_attack  # noqa: E402
-from invrob.data.splits import TensorDataset, to_float  # noqa: E402
-from invrob.data.registry import get_spec  # noqa: E402
-from invrob.evaluation.measures import robustness_profile, rotation_invariance_profile  # noqa: E402
 from invrob.attacks.spatial import correct_under_all, grid_transforms  # noqa: E402
-from invrob.training.losses import spatial_training_loss  # noqa: E402
+from invrob.data.registry import get_spec  # noqa: E402
+from invrob.data.splits import TensorDataset, to_float  # noqa: E402
+from invrob.evaluation.measures import robustness_profile, rotation_invariance_profile  # noqa: E402
 from invrob.models import build_model  # noqa: E402
-from invrob.transforms import random_rotation  # noqa: E402
 from invrob.paths import copy_workflow  # noqa: E402
+from invrob.training.losses import spatial_training_loss  # noqa: E402
+from invrob.transforms import random_rotation  # noqa: E402
 
 
 def sync(device):
@@ -250,7 +250,7 @@ def main():
     if args.pipeline:
         results["pipeline"] = bench_pipeline()
         print(f"quick pipeline end to end: {results['pipeline']['wall_s']:.0f} s on 2 cores", flush=True)
-    out = Path(args.out or REPO / "benchmarks" / f"results-{device.type}.json")
+    out = Path(args.out or REPO / "bench" / f"results-{device.type}.json")
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {out}")
 

@@ -1,11 +1,11 @@
 """Papers 003/004 on one device: training time per epoch of each spatial-training method, grid775
 throughput, and the D_R → D_mix → snapshots path, on generated CIFAR-shaped data.
 
-    python3 benchmarks/spatial_training.py                          # CPU, ResNet-32, 1024 images
-    python3 benchmarks/spatial_training.py --device cuda --images 10000
+    python3 bench/spatial_training.py                          # CPU, ResNet-32, 1024 images
+    python3 bench/spatial_training.py --device cuda --images 10000
 
 Generated images train nothing useful: this measures cost (and that every path runs on the
-device), not accuracy.  Prints a table and writes ``benchmarks/spatial-training-{device}.json``.
+device), not accuracy.  Prints a table and writes ``bench/spatial-training-{device}.json``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))
 from invrob.data.splits import load_split  # noqa: E402
 from invrob.evaluation.registry import load_model, run_evaluation  # noqa: E402
 from invrob.training.hparams import recipe_hparams  # noqa: E402
-from invrob.training.robust_dataset import build_robust_dataset, save_robust_dataset  # noqa: E402
 from invrob.training.loop import train  # noqa: E402
+from invrob.training.robust_dataset import build_robust_dataset, save_robust_dataset  # noqa: E402
 
 METHODS = ["rot0", "da", "da-kl", "wok1", "wok10", "wok20", "wok10-kl", "wok10-l2", "wok10-kl-byh", "spgd", "spgd-kl"]
 
@@ -88,7 +88,7 @@ def main():
         print(f"D_R: {stats['images']} images, representation distance {stats['distance_start']:.3f} → "
               f"{stats['distance_end']:.3f}; D_mix snapshot evaluated: ℓ∞ ASR {asr['results']['attack_success_rate']}")
         out["robust_dataset_stats"] = stats
-    path = Path(args.out or REPO / "benchmarks" / f"spatial-training-{device.type}.json")
+    path = Path(args.out or REPO / "bench" / f"spatial-training-{device.type}.json")
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}")
 

@@ -1,0 +1,175 @@
+"""Verdicts, the claims rule's inputs, and the scoreboard it writes (``tables/claims.{csv,md,html}``)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+from . import CSV_HEADER, VERDICTS, ClaimError, NotBuilt, NotMeasured
+from .load import selectors
+from .read import Reader
+
+
+def spearman(values: list[float]) -> float:
+    """Spearman's rank correlation between position (0, 1, …) and ``values`` (average ranks for ties)."""
+    n = len(values)
+    order = sorted(range(n), key=lambda i: values[i])
+    ranks = [0.0] * n
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2
+        i = j + 1
+    mean = (n - 1) / 2
+    cov = sum((p - mean) * (r - mean) for p, r in enumerate(ranks))
+    var_p = sum((p - mean) ** 2 for p in range(n))
+    var_r = sum((r - mean) ** 2 for r in ranks)
+    return cov / math.sqrt(var_p * var_r) if var_p and var_r else float("nan")
+
+
+def _describe(sel: dict) -> str:
+    parts = [sel["target"]]
+    if "panel" in sel:
+        panel = sel["panel"]
+        parts.append(f"panel {'/'.join(map(str, panel.values())) if isinstance(panel, dict) else panel}")
+    if "model" in sel:
+        parts.append(f"model {sel['model']}")
+    parts.append(sel.get("evaluation", "clean"))
+    if "x" in sel:
+        parts.append(f"x={sel['x']}")
+    parts.append(sel.get("y", "accuracy") + (f" ({sel['reduce']})" if "reduce" in sel else ""))
+    return ", ".join(str(p) for p in parts)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def judge(claim: dict, reader: Reader) -> dict:
+    """One row of the scoreboard: the claim, our value and the verdict."""
+    kind, expect = claim["type"], claim["expect"]
+    row = {"id": claim["id"], "paper": str(claim["paper"]), "where": claim["where"], "type": kind,
+           "quote": " ".join(str(claim["quote"]).split()), "tolerance": "", "detail": ""}  # fmt: skip
+    try:
+        if kind == "level":
+            row["quantity"] = _describe(claim["value"])
+            row["paper_value"] = f"{expect['op']} {expect['value']}"
+            row["tolerance"] = str(expect.get("tolerance", ""))
+            value, stand_in = reader.value(claim["value"])
+            row["ours"] = _fmt(value)
+            why = (stand_in or claim.get("stand_in")
+                   or (f"{reader.scale} scale" if reader.scale != "paper" and not reader.scale_free(claim["value"])
+                       else ""))  # fmt: skip
+            if why:
+                return {**row, "verdict": "not judged", "detail": f"level claims need the paper's scale and setup: {why}"}
+            target = float(expect["value"])
+            ok = {">": value > target, "<": value < target, "≈": abs(value - target) <= float(expect.get("tolerance", 0))}
+            return {**row, "verdict": "holds" if ok[expect["op"]] else "fails"}
+        if kind == "trend":
+            row["quantity"] = _describe(claim["series"])
+            row["paper_value"] = expect
+            min_rho = float(claim.get("min_rho", 0.5))
+            row["tolerance"] = f"ρ {'≥' if expect == 'increasing' else '≤ −'}{min_rho:g}"
+            points = reader.series(claim["series"])
+            values = [v for _, v in points]
+            rho = spearman(values) if len(values) > 1 else float("nan")
+            row["ours"] = f"ρ = {rho:+.2f}; " + " → ".join(_fmt(v) for v in values)
+            row["detail"] = "over " + ", ".join(str(g) for g, _ in points)
+            sign = 1 if expect == "increasing" else -1
+            ok = not math.isnan(rho) and sign * rho >= min_rho and sign * (values[-1] - values[0]) > 0
+            return {**row, "verdict": "holds" if ok else "fails"}
+        # compare
+        row["quantity"] = f"{_describe(claim['a'])} {expect['op']} {_describe(claim['b'])}"
+        margin = float(expect.get("margin", 0))
+        row["paper_value"] = f"a {expect['op']} b"
+        row["tolerance"] = f"margin {margin:g}" if margin else ""
+        (a, _), (b, _) = reader.value(claim["a"]), reader.value(claim["b"])
+        row["ours"] = f"{_fmt(a)} vs {_fmt(b)}"
+        if claim.get("judged_at") == "paper" and reader.scale != "paper":  # a band of the paper's own numbers
+            return {**row, "verdict": "not judged",
+                    "detail": f"judged_at: paper (the paper's numbers, not a direction): {reader.scale} scale"}  # fmt: skip
+        ok = a > b + margin if expect["op"] == ">" else a < b - margin
+        return {**row, "verdict": "holds" if ok else "fails"}
+    except NotBuilt as exc:
+        return {**row, "ours": row.get("ours", ""), "verdict": "not built", "detail": str(exc)}
+    except NotMeasured as exc:
+        return {**row, "ours": row.get("ours", ""), "verdict": "not measured", "detail": str(exc)}
+    except ClaimError as exc:
+        raise ClaimError(f"config/claims.yaml: claim '{claim['id']}': {exc}") from None
+
+
+def requested_targets(config: dict, requested, subsets: Callable = lambda section: ()) -> set[tuple[str, str]]:
+    """(name, section) of the figures and tables a Snakemake run builds: all of them under `all` (or no
+    target); ``subsets(section)``: the other names a target may take there (``NAME-DATASET``)."""
+    requested = set(requested or ())
+    names = {(n, s) for s in ("figures", "tables") for n in (config.get(s) or {})}
+    if not requested or "all" in requested:
+        return names
+    out = set()
+    for target in requested:
+        section, _, file = str(target).partition("/")
+        if section in ("figures", "tables"):
+            out.add((file.rsplit(".", 1)[0], section))
+    return {(n, s) for n, s in out if (n, s) in names or n in subsets(s)}
+
+
+def claim_inputs(plans: dict, claims: list[dict], building: set[str],
+                 exists: Callable = os.path.exists) -> list[str]:  # fmt: skip
+    """The evaluation files the scoreboard reads: those that exist, and those this run builds
+    (``building``: the files of the targets it was asked for), so that `all` judges what it has just built."""
+    reader = Reader(plans, read=lambda p: {}, exists=exists)
+    files: dict[str, None] = {}
+    for claim in claims:
+        for sel in selectors(claim):
+            for f in reader.files(sel):
+                if f in building or exists(f):
+                    files[f] = None
+    return list(files)
+
+
+def scoreboard(plans: dict, claims: list[dict], scale: str, read: Callable,
+               exists: Callable = os.path.exists) -> list[dict]:  # fmt: skip
+    """Every claim judged on the evaluation files of ``plans`` that exist."""
+    reader = Reader(plans, read, exists, scale)
+    return [{**judge(claim, reader), "scale": scale} for claim in claims]
+
+
+def summary(rows: list[dict]) -> str:
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    return f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str, out_html: str | None = None) -> None:
+    """The scoreboard as CSV, Markdown and (for the report) HTML."""
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    with open(out_csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, CSV_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    caption = (f"Claims of papers 000, 001, 003 and 004 checked at {scale} scale — {summary(rows)}. "
+               "Level claims are judged only at paper scale on the paper's dataset and model; trends and comparisons "
+               "at any scale; 'not measured': this config does not measure it (a model, evaluation or grid point "
+               "absent at this scale); 'not built': an evaluation it needs does not exist in this folder yet.")  # fmt: skip
+    header = ["claim", "paper", "where", "quote", "quantity", "paper", "ours", "verdict"]
+    table = []
+    for r in rows:
+        paper = r["paper_value"] + (f" (± {r['tolerance']})" if r["tolerance"] and r["type"] == "level" else "")
+        verdict = r["verdict"] + (f": {r['detail']}" if r["verdict"] not in ("holds", "fails") else "")
+        table.append([r["id"], r["paper"], r["where"], r["quote"], r["quantity"], paper, r["ours"], verdict])
+    lines = [f"**{caption}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table]
+    Path(out_md).write_text("\n".join(lines) + "\n")
+    if out_html:
+        from .report import html_table
+
+        Path(out_html).write_text(html_table(header, table, caption, "claims"))
