@@ -140,7 +140,11 @@ def _check_panel(config: dict, where: str, panel: dict) -> None:
     if ds not in config["datasets"]:
         raise ConfigError(f"{where}: dataset '{ds}' is not configured under 'datasets:' "
                           f"(configured: {sorted(config['datasets'])}); add it there or a stand-in for it")  # fmt: skip
+    known_archs = catalog.architecture_titles()
     for arch in panel["archs"]:
+        if arch not in known_archs:
+            raise ConfigError(f"{where}: unknown architecture '{arch}'; known: {sorted(known_archs)} (each is declared "
+                              f"by a module of invrob/models/zoo/)")  # fmt: skip
         if arch not in config["training"]:
             raise ConfigError(f"{where}: architecture '{arch}' has no settings under 'training:' "
                               f"(configured: {sorted(config['training'])}); add them there")  # fmt: skip

@@ -28,11 +28,20 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import paths
 from .config import load_config
 from .figures.plan import plan_files
 from .io import atomic_write_json, read_json
 from .paths import WORKFLOW_ROOT
-from .pipeline import claim_plans, config_claims, figure_plan, target_names
+from .pipeline import (
+    CLAIMS_TARGETS,
+    FIGURE_FORMATS,
+    TABLE_FORMATS,
+    claim_plans,
+    config_claims,
+    figure_plan,
+    target_names,
+)
 
 MANIFEST = "manifest.json"
 
@@ -156,20 +165,18 @@ def draw(ref: Path, out: Path) -> list[str]:
             if name == "claims":
                 claims = config_claims(config)
                 claims_job(claim_plans(config, claims), claims, config.get("scale", "paper"),
-                           *(str(out / f"tables/claims.{ext}") for ext in ("csv", "md", "html")))  # fmt: skip
-                written.append("tables/claims.md")
+                           *(str(out / f) for f in CLAIMS_TARGETS))  # fmt: skip
+                written.append(paths.TABLE.format(name="claims", ext="md"))
                 continue
             plan = figure_plan(config, name, section)
             if not all(Path(f).exists() for f in plan_files(plan)):
                 continue  # a later part of the run makes the rest
-            stem = out / section / name
-            stem.parent.mkdir(parents=True, exist_ok=True)
-            if section == "figures":
-                figure_job(plan, f"{stem}.pdf", f"{stem}.png", f"{stem}.csv")
-                written.append(f"figures/{name}.png")
-            else:
-                table_job(plan, *(f"{stem}.{ext}" for ext in ("csv", "md", "tex", "html")))
-                written.append(f"tables/{name}.md")
+            pattern, formats, job = ((paths.FIGURE, FIGURE_FORMATS, figure_job) if section == "figures"
+                                     else (paths.TABLE, TABLE_FORMATS, table_job))  # fmt: skip
+            files = [out / pattern.format(name=name, ext=ext) for ext in formats]  # in the job's argument order
+            files[0].parent.mkdir(parents=True, exist_ok=True)
+            job(plan, *map(str, files))
+            written.append(pattern.format(name=name, ext="png" if section == "figures" else "md"))
     return written
 
 

@@ -48,7 +48,7 @@ KILL_AFTER_FIRST_EPOCH = textwrap.dedent(
     """
     import json, os, signal, sys
     import torch
-    from invrob.training import train
+    from invrob.training.loop import train
     torch.set_num_threads(1)
     hp, data, out, state = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     def die(epoch):
