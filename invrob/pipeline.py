@@ -186,7 +186,7 @@ def gpu_jobs_expected(config: dict) -> bool:
 
 
 def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
-    """Every hyperparameter of one training run (see ``recipes.recipe_hparams``), checked for
+    """Every hyperparameter of one training run (see ``training.hparams.recipe_hparams``), checked for
     settings that would be silently ignored."""
     try:
         hp = recipe_hparams(config, dataset, arch, recipe)

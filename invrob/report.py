@@ -3,9 +3,8 @@
 claims scoreboard and how the run was made.
 
 A caption is made of what the result already says, never a second copy of it: the titles the figure
-job drew (kept in the PNG's ``Description``, see ``plotting.make_figure``) or the table's caption (the
-first line of its Markdown), the figure kind's description (``targets.FIGURE_KINDS`` /
-``TABLE_KINDS``), the scale, and the rows of ``tables/claims.csv`` whose claims read this target:
+job drew (kept in the PNG's ``Description``, see ``figures.render.make_figure``) or the table's caption
+(the first line of its Markdown), the kind's description (its module's ``DOC``), the scale, and the rows of ``tables/claims.csv`` whose claims read this target:
 the paper's statement and our verdict.  Captions and the front page are computed when the report is
 made (``rst()`` of a ``Caption`` or ``FrontPage``, called by the report's Jinja templates in
 ``report/``), so a new verdict never reruns a figure: Snakemake keeps such params out of its rerun
@@ -181,7 +180,7 @@ class Caption:
     section: str  # figures | tables
     name: str
     kind: str
-    description: str  # what the kind shows (targets.FIGURE_KINDS / TABLE_KINDS)
+    description: str  # what the kind shows (the kind module's DOC)
     scale: str
     scale_notes: tuple[str, ...]
     claim_ids: tuple[str, ...]

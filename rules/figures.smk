@@ -1,7 +1,7 @@
 # Paper figures and tables by their paper numbers (aliases defined in the config).  They read
 # evaluation files only, so no figure or table change ever retrains or re-evaluates; the plan
-# (params) says which file is what, and the code fingerprint (params) of the plotting code of the
-# figure's kind reruns the figures and tables whose drawing code changed (and nothing else).
+# (params) says which file is what, and the code fingerprint (params) of the figure kind's module
+# (invrob/figures/kinds/) and the drawing code it uses reruns the figures and tables whose drawing code changed (and nothing else).
 
 
 rule figure:

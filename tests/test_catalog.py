@@ -99,3 +99,34 @@ def test_config_readme_documents_every_key_and_is_current():
     assert undocumented(SCHEMA) == []  # every key of the schema says what it is
     current = (REPO / "config" / "README.md").read_text()
     assert current == reference(SCHEMA), "config/README.md is stale: python -m invrob.config > config/README.md"
+
+
+def test_every_import_of_the_package_resolves_lazy_ones_included():
+    """Moving a module must move its lazy imports too: every `from .x import y` inside a function names
+    a module and a symbol that exist (found statically, as the code fingerprints read the package)."""
+    import ast
+
+    package = REPO / "invrob"
+    modules = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in package.rglob("*.py")}  # fmt: skip
+    missing = []
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level):
+                continue
+            base = name.split(".") if is_package else name.split(".")[:-1]
+            base = base[: len(base) - (node.level - 1)]
+            source = ".".join(base + ([node.module] if node.module else []))
+            if source not in modules:
+                missing.append(f"{path.relative_to(REPO)}:{node.lineno}: no module {source}")
+                continue
+            defined = {n.id for n in ast.walk(ast.parse(modules[source].read_text())) if isinstance(n, ast.Name)}
+            defined |= {n.name for n in ast.walk(ast.parse(modules[source].read_text()))
+                        if isinstance(n, (ast.FunctionDef, ast.ClassDef))}  # fmt: skip
+            defined |= {(a.asname or a.name).split(".")[0] for n in ast.walk(ast.parse(modules[source].read_text()))
+                        if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}  # fmt: skip
+            for alias in node.names:
+                if f"{source}.{alias.name}" not in modules and alias.name not in defined:
+                    missing.append(f"{path.relative_to(REPO)}:{node.lineno}: {source} has no {alias.name}")
+    assert missing == []

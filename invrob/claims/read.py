@@ -171,7 +171,7 @@ class Reader:
         return self.cache[path]
 
     def _cusp(self, panel: dict, sel: dict) -> float:
-        from .figures.kinds._cusp import cusp_rows_stats
+        from ..figures.kinds._cusp import cusp_rows_stats
 
         evals = {f: self._load(f) for f in _panel_files(panel)}
         try:

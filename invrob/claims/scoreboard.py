@@ -170,6 +170,6 @@ def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str, ou
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table]
     Path(out_md).write_text("\n".join(lines) + "\n")
     if out_html:
-        from .report import html_table
+        from ..report import html_table
 
         Path(out_html).write_text(html_table(header, table, caption, "claims"))

@@ -132,7 +132,7 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
           prepare_model: Callable[[torch.nn.Module], torch.nn.Module] | None = None,
           init_path: str | Path | None = None, robust_path: str | Path | None = None,
           snapshots: tuple[str | Path, list[int]] | None = None, resume_key=None) -> dict:  # fmt: skip
-    """Train the model described by ``hp`` (see ``recipes.recipe_hparams``) and save it to ``out_path``.
+    """Train the model described by ``hp`` (see ``hparams.recipe_hparams``) and save it to ``out_path``.
 
     ``resume_key``: what else the training state must have been written with to be resumed (the
     workflow passes the training code's fingerprint and the identity of the input files).

@@ -19,7 +19,7 @@ def _attacker(model, spec: dict, generator: torch.Generator):
 
 
 def adversarial_batch(model, x, y, spec: dict | None, generator: torch.Generator) -> torch.Tensor:
-    """The adversarial examples for training (``spec`` from ``recipes.recipe_hparams``), found with
+    """The adversarial examples for training (``spec`` from ``hparams.recipe_hparams``), found with
     the model in eval mode: PGD on the loss, or TRADES' KL adversary; ε = 0 is a no-op."""
     if not spec or spec["eps"] == 0:
         return x
@@ -84,7 +84,7 @@ def invariance_regularizer(h: str, logits: torch.Tensor, logits_transformed: tor
 
 
 def transformed_batch(model, x: torch.Tensor, y: torch.Tensor, spec: dict, generator: torch.Generator) -> torch.Tensor:
-    """Paper 004's augmented x̃ within the transformation set (``spec`` from ``recipes.recipe_hparams``):
+    """Paper 004's augmented x̃ within the transformation set (``spec`` from ``hparams.recipe_hparams``):
     ``da`` a uniformly random transform; ``wok`` the worst of k random ones; ``spgd`` S-PGD.  The
     worst case maximises the loss, or h(f(x), f(·)) when ``select`` is ``h``; the search runs with
     the model in eval mode and leaves its mode as it was."""
