@@ -11,15 +11,15 @@ from ..read import first_evaluation, seed_values, value_at
 from ..style import attack_label
 
 
-def cusp_models(config: dict, panel: dict, where: str) -> list[dict]:
-    """One model per row of the table (group: the row number, from 1), labelled as the config writes it."""
+def models(config: dict, panel: dict, where: str) -> list[dict]:
+    """The models of kinds cusp and pareto: one model per row of the table (group: the row number, from 1), labelled as the config writes it."""
     evals = ["clean", robustness_evaluation(panel, False, "pgd"), "invariance-rotation"]
     return [{**model_entry(config, panel["dataset"], panel["arch"], recipe, i + 1, evals, panel.get("seeds")),
              "label": label} for i, (label, recipe) in enumerate(cusp_rows(panel, where))]  # fmt: skip
 
 
-def check_cusp(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
-    """The table's ε must be on the dataset's robustness grid, and its spatial range a test range."""
+def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
+    """The check of kinds cusp and pareto: the table's ε must be on the dataset's robustness grid, and its spatial range a test range."""
     if round(parse_epsilon(panel["epsilon"]), 9) not in epsilons:
         raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the robustness grid of {panel['dataset']} "
                           f"(datasets.{panel['dataset']}.epsilons or evaluation.epsilons); add it there")  # fmt: skip

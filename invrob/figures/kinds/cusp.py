@@ -5,18 +5,16 @@ from __future__ import annotations
 from ..plan import robustness_evaluation
 from ..read import first_evaluation
 from ..style import _pm, model_title
-from ._cusp import _cusp_axes_labels, check_cusp, cusp_models, cusp_rows_stats, paper_table1
+from ._cusp import (  # noqa: F401  (check, models: the table's rows, shared with kind pareto)
+    _cusp_axes_labels,
+    check,
+    cusp_rows_stats,
+    models,
+    paper_table1,
+)
 
 SECTION = "tables"
 DOC = "adversarial / standard / spatial accuracy of training strategies, mean ± std (paper 001 Table 1)"
-
-
-def models(config: dict, panel: dict, where: str) -> list[dict]:
-    return cusp_models(config, panel, where)
-
-
-def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
-    check_cusp(config, where, panel, thetas, epsilons)
 
 
 def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from ..style import _rows, model_title, scale_line, subplots
-from ._cusp import _cusp_axes_labels, check_cusp, cusp_models, cusp_rows_stats, is_cusp, paper_table1, pareto_optimal
+from ._cusp import (  # noqa: F401  (check, models: a pareto figure draws a cusp table's rows)
+    _cusp_axes_labels,
+    check,
+    cusp_rows_stats,
+    is_cusp,
+    models,
+    paper_table1,
+    pareto_optimal,
+)
 
 SECTION = "figures"
 DOC = "PGD accuracy vs spatial accuracy of the rows of a `cusp` table, Pareto frontier (paper 001 Fig 6)"
-
-
-def models(config: dict, panel: dict, where: str) -> list[dict]:
-    """The models of the cusp table the entry names (``table:``; see ``invrob.figures.plan``)."""
-    return cusp_models(config, panel, where)
-
-
-def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
-    check_cusp(config, where, panel, thetas, epsilons)
 
 
 def _frontier(ax, pts: list[tuple[float, float]], **kw) -> None:
