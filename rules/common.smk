@@ -37,14 +37,14 @@ CLAIMS = config_claims(config)  # the papers' claims (config/claims.yaml), check
 GPU_JOBS = gpu_jobs_expected(config)
 
 
-def res(rule_name, key):
+def resource(rule_name, key):
     """A resource of `rule_name` from the config's `resources:` section (its defaults: config/schema.yaml)."""
     return config["resources"][rule_name][key]
 
 
 def gpu_job_threads(rule_name):
     """CPU threads of a training/evaluation job: `gpu_threads` on a GPU, else `threads`."""
-    return res(rule_name, "gpu_threads" if GPU_JOBS else "threads")
+    return resource(rule_name, "gpu_threads" if GPU_JOBS else "threads")
 
 
 def code_of(rule_name, **keys):

@@ -3,10 +3,10 @@ rule prepare_dataset:
         train=paths.split_file("{dataset}", "train"),
         test=paths.split_file("{dataset}", "test"),
         info=paths.DATASET_INFO,
-    threads: res("prepare_dataset", "threads")
+    threads: resource("prepare_dataset", "threads")
     resources:
-        mem_mb=res("prepare_dataset", "mem_mb"),
-        runtime=res("prepare_dataset", "runtime"),
+        mem_mb=resource("prepare_dataset", "mem_mb"),
+        runtime=resource("prepare_dataset", "runtime"),
     conda:
         "../environment.yml"
     log:

@@ -12,8 +12,8 @@ rule evaluate:
     threads: gpu_job_threads("evaluate")
     resources:
         gpu=1,
-        mem_mb=res("evaluate", "mem_mb"),
-        runtime=res("evaluate", "runtime"),
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
     conda:
         "../environment.yml"
     log:

@@ -17,10 +17,10 @@ rule figure:
         plan=lambda w: figure_plan(config, w.name, "figures"),
         code=lambda w: job_code("figure", kind=figure_plan(config, w.name, "figures")["kind"]),
         caption=lambda w: report_caption(config, "figures", w.name, CLAIMS),
-    threads: res("figure", "threads")
+    threads: resource("figure", "threads")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        mem_mb=resource("figure", "mem_mb"),
+        runtime=resource("figure", "runtime"),
     conda:
         "../environment.yml"
     log:
@@ -45,10 +45,10 @@ rule table:
         plan=lambda w: figure_plan(config, w.name, "tables"),
         code=lambda w: job_code("table", kind=figure_plan(config, w.name, "tables")["kind"]),
         caption=lambda w: report_caption(config, "tables", w.name, CLAIMS),
-    threads: res("table", "threads")
+    threads: resource("table", "threads")
     resources:
-        mem_mb=res("table", "mem_mb"),
-        runtime=res("table", "runtime"),
+        mem_mb=resource("table", "mem_mb"),
+        runtime=resource("table", "runtime"),
     conda:
         "../environment.yml"
     log:
@@ -77,10 +77,10 @@ rule claims:
         scale=config.get("scale", "paper"),
         code=lambda w: job_code("claims"),
         front_page=lambda w, input: front_page(config, workflow, input.evals),
-    threads: res("table", "threads")
+    threads: resource("table", "threads")
     resources:
-        mem_mb=res("table", "mem_mb"),
-        runtime=res("table", "runtime"),
+        mem_mb=resource("table", "mem_mb"),
+        runtime=resource("table", "runtime"),
     conda:
         "../environment.yml"
     log:

@@ -8,8 +8,8 @@ rule theory:
         code=lambda w: job_code("theory"),
     threads: 1
     resources:
-        mem_mb=res("table", "mem_mb"),
-        runtime=res("evaluate", "runtime"),
+        mem_mb=resource("table", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
     conda:
         "../environment.yml"
     log:

@@ -16,8 +16,8 @@ rule train:
     threads: gpu_job_threads("train")
     resources:
         gpu=1,
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
+        mem_mb=resource("train", "mem_mb"),
+        runtime=resource("train", "runtime"),
     conda:
         "../environment.yml"
     log:
@@ -56,8 +56,8 @@ rule robust_dataset:
     threads: gpu_job_threads("train")
     resources:
         gpu=1,
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
+        mem_mb=resource("train", "mem_mb"),
+        runtime=resource("train", "runtime"),
     conda:
         "../environment.yml"
     log:

@@ -12,7 +12,7 @@ from invrob.jobs import train_job
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 
 
-def single(name):
+def optional_input(name):
     """The one file of an optional input (the previous stage of `A-then-B`, the D_R of `mix{α}`)."""
     value = sm.input.get(name) or None
     return value if value is None or isinstance(value, str) else value[0]
@@ -21,6 +21,6 @@ def single(name):
 snapshots = sm.rule == "train_snapshots"
 # `device` and `performance` come from the config, not from params: where a job runs never reruns it
 train_job(sm.params.hp, str(Path(sm.input.train).parent), sm.output[0], int(sm.wildcards.seed), sm.threads,
-          sm.config["device"], sm.log[0], performance=sm.config.get("performance"), init_path=single("init"),
-          robust_path=single("robust"), snapshot_epochs=sm.params.epochs if snapshots else None,
+          sm.config["device"], sm.log[0], performance=sm.config.get("performance"), init_path=optional_input("init"),
+          robust_path=optional_input("robust"), snapshot_epochs=sm.params.epochs if snapshots else None,
           code=sm.params.code)  # fmt: skip

@@ -130,3 +130,16 @@ def test_every_import_of_the_package_resolves_lazy_ones_included():
                 if f"{source}.{alias.name}" not in modules and alias.name not in defined:
                     missing.append(f"{path.relative_to(REPO)}:{node.lineno}: {source} has no {alias.name}")
     assert missing == []
+
+
+def test_each_layer_knows_every_transform_family():
+    """The transform families (rotation, translation, rt) keep one table per layer on purpose: the
+    measure's ranges, the training sweep's recipes and the figures' axes; the code fingerprints hash
+    whole statements, so one shared table would rerun every invariance evaluation when an axis label
+    changes.  The tables must agree on the families."""
+    from invrob.evaluation.measures import SPATIAL_FAMILIES
+    from invrob.figures.plan import FAMILY_RECIPES
+    from invrob.figures.style import FAMILY_AXES, TRAINING_DESCRIPTIONS
+
+    for table in (SPATIAL_FAMILIES, FAMILY_RECIPES, FAMILY_AXES, TRAINING_DESCRIPTIONS):
+        assert tuple(table) == names.INVARIANCE_FAMILIES
