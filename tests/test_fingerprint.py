@@ -162,5 +162,5 @@ def test_every_spaced_evaluation_has_its_normalised_twin_and_figures_do_not_reac
     assert spaced and all(f"{e}-normalized" in known() for e in spaced)
     assert {e.base for e in known().values()} == set(EVALUATIONS)  # the registry runs every name
     figure = reached_symbols("invrob.jobs:figure_job", kind="rotation_tradeoff")
-    assert "invrob.evaluation.names:split_space" in figure  # the naming helper only, not the metrics
+    assert "invrob.evaluation.names:parse" in figure  # the naming helper only, not the metrics
     assert not [s for s in figure if s.startswith(("invrob.evaluation.measures:", "invrob.evaluation.registry:"))]

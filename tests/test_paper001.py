@@ -12,9 +12,8 @@ import pytest
 import torch
 import torch.nn as nn
 from PIL import Image
-from test_workflow import load_config
 
-from conftest import tiny_hparams
+from conftest import load_config, tiny_hparams
 from invrob.attacks.trades import TradesKL, kl_divergence
 from invrob.data.registry import DATASETS, RawFile
 from invrob.data.sources import md5_of

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 import torch.nn as nn
-from test_workflow import load_config
 
+from conftest import load_config
 from invrob.attacks.pgd import L2PGD
 from invrob.config import ConfigError
 from invrob.data.registry import DATASETS

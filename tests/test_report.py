@@ -10,14 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from docutils.core import publish_parts  # noqa: E402
-from test_workflow import load_config  # noqa: E402
 
+from conftest import load_config  # noqa: E402
 from invrob.browser import find_chromium, report_views  # noqa: E402
+from invrob.claims import CSV_HEADER  # noqa: E402
 from invrob.claims.load import selectors  # noqa: E402
-from invrob.figures.render import (
-    CSV_HEADER,  # noqa: E402
-    title_text,  # noqa: E402
-)
+from invrob.figures.render import title_text  # noqa: E402
 from invrob.pipeline import config_claims, figure_plan, report_caption  # noqa: E402
 from invrob.report import (  # noqa: E402
     Caption,

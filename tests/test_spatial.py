@@ -3,8 +3,8 @@
 import pytest
 import torch
 import torch.nn as nn
-from test_workflow import load_config
 
+from conftest import load_config
 from invrob.attacks import GRIDS
 from invrob.attacks.spatial import SpatialPGD, correct_under_all, grid_transforms, transform_pixels, worst_of_k
 from invrob.data.registry import DATASETS
