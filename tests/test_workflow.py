@@ -51,8 +51,10 @@ def test_hparams_combine_recipe_arch_and_dataset():
     config = load_config("quick.yaml")
     hp = recipe_hparams(config, "fashion_mnist", "gcnn", "rot90")
     assert hp == {"dataset": "fashion_mnist", "arch": "gcnn", "recipe": "rot90", "optimizer": "sgd", "lr": 0.01,
-                  "momentum": 0.5, "weight_decay": 0.0, "batch_size": 64, "epochs": 3, "train_subset": 12000,
-                  "validation": 5000, "crop_padding": 0, "horizontal_flip": False, "rotation": 90}  # fmt: skip
+                  "momentum": 0.5, "weight_decay": 0.0, "batch_size": 64, "epochs": 3,
+                  "lr_milestones": [], "lr_gamma": 0.1,  # the schema's defaults (the config is validated, as in a run)
+                  "train_subset": 12000, "validation": 5000, "crop_padding": 0, "horizontal_flip": False,
+                  "rotation": 90}  # fmt: skip
     assert recipe_hparams(config, "fashion_mnist", "gcnn", "rot90-n3000")["train_subset"] == 3000
     with pytest.raises(RecipeError, match="asks for 50000 training images"):
         recipe_hparams(config, "fashion_mnist", "gcnn", "rot90-n50000")
