@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from . import catalog, paths
-from .config import ConfigError
+from . import catalog
+from .config import ConfigError, load_schema
 from .data.registry import DATASETS
 from .evaluation.settings import evaluation_settings, robustness_epsilons
 from .figures import kinds
@@ -82,10 +82,7 @@ def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
 
 def _schema_dataset_keys() -> list[str]:
     """The keys config/schema.yaml defines for a dataset entry."""
-    import yaml
-
-    schema = yaml.safe_load((paths.WORKFLOW_ROOT / "config" / "schema.yaml").read_text())
-    return list(schema["$defs"]["dataset"]["properties"])
+    return list(load_schema()["$defs"]["dataset"]["properties"])
 
 
 def _check_sizes_and_radii(config: dict) -> None:

@@ -8,12 +8,15 @@ is answered in a second or two, before the compute modules are imported.
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 from pathlib import Path
 
 from . import paths
 from .io import atomic_write_json
+
+SCHEMA_PATH = paths.WORKFLOW_ROOT / "config" / "schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -40,6 +43,14 @@ def load_config(configfiles=(), root: Path | None = None) -> dict:
     return config
 
 
+@functools.cache
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    """The config schema (read once per process; do not modify it)."""
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())
+
+
 def validate_config(config: dict, schema_path: str | Path) -> None:
     """Check ``config`` against the schema (filling in its defaults); one short error naming the key.
 
@@ -47,11 +58,10 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     Top-level booleans given as words on the command line (``--config allow_download=false``) are
     read as YAML would read them.
     """
-    import yaml
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     for key, prop in schema.get("properties", {}).items():
         value = config.get(key)
         if prop.get("type") == "boolean" and isinstance(value, str) and value.lower() in _BOOLEAN_WORDS:
@@ -140,7 +150,6 @@ def record_scale(config: dict) -> None:
 
 # --------------------------------------------------------------------------- the reference of every key
 
-SCHEMA = paths.WORKFLOW_ROOT / "config" / "schema.yaml"
 
 
 def _resolve(node: dict, defs: dict) -> dict:
@@ -231,6 +240,5 @@ def undocumented(schema: dict) -> list[str]:
 if __name__ == "__main__":
     import sys
 
-    import yaml
 
-    sys.stdout.write(reference(yaml.safe_load(SCHEMA.read_text())))
+    sys.stdout.write(reference(load_schema()))
