@@ -240,5 +240,4 @@ def undocumented(schema: dict) -> list[str]:
 if __name__ == "__main__":
     import sys
 
-
     sys.stdout.write(reference(load_schema()))
