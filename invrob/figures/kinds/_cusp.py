@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ...config import ConfigError
 from ...training.recipes import split_stages
 from ...units import epsilon_label, parse_epsilon
 from .. import published
 from ..plan import cusp_rows, model_entry, robustness_evaluation
 from ..read import first_evaluation, seed_values, value_at
 from ..style import attack_label
+from ._checks import require_epsilon_on_grid, require_test_ranges
 
 
 def models(config: dict, panel: dict, where: str) -> list[dict]:
@@ -20,13 +20,9 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
 
 def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
     """The check of kinds cusp and pareto: the table's ε must be on the dataset's robustness grid, and its spatial range a test range."""
-    if round(parse_epsilon(panel["epsilon"]), 9) not in epsilons:
-        raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the robustness grid of {panel['dataset']} "
-                          f"(datasets.{panel['dataset']}.epsilons or evaluation.epsilons); add it there")  # fmt: skip
+    require_epsilon_on_grid(where, panel, epsilons)
     needed = {float(panel.get("rotation", 180))}
-    if needed - thetas:
-        raise ConfigError(f"{where}: test rotation ranges {sorted(needed - thetas)} are not in "
-                          f"evaluation.rotation_thetas; add them there")  # fmt: skip
+    require_test_ranges(where, needed, thetas)
 
 
 def paper_table1(panel: dict) -> dict:

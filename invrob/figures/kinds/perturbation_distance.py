@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...config import ConfigError
 from ...training.recipes import rotation_recipe
 from ...units import parse_epsilon
 from ..plan import model_entry, require, robustness_evaluation, spaced
 from ..read import first_evaluation, seed_values, value_at
 from ..style import SPACE_LABELS, _line, _rows, _seeds, attack_label, model_title, scale_line, space_of, subplots
+from ._checks import require_epsilon_on_grid
 
 SECTION = "figures"
 DOC = "accuracy with/without the attack on rotated/unrotated test | DeepFool distance (§3.1)"
@@ -28,9 +28,7 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
 
 def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
     """The panel's ε must be on the dataset's robustness grid."""
-    if round(parse_epsilon(panel["epsilon"]), 9) not in epsilons:
-        raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the robustness grid of {panel['dataset']} "
-                          f"(datasets.{panel['dataset']}.epsilons or evaluation.epsilons); add it there")  # fmt: skip
+    require_epsilon_on_grid(where, panel, epsilons)
 
 
 def draw(plan: dict, evals: dict):

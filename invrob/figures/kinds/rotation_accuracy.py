@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...config import ConfigError
 from ...training.recipes import rotation_recipe
 from ..plan import model_entry
 from ..read import profile, value_at
 from ..style import _line, _rows, _seeds, color_palette, dataset_title, model_title, scale_line, subplots
+from ._checks import require_test_ranges
 
 SECTION = "figures"
 DOC = "accuracy vs test rotation range, with or without training augmentation (App. E.1-E.2)"
@@ -31,9 +31,7 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
 def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
     """An augmented panel reads each model's accuracy at its own training range: every θ of the sweep is tested."""
     needed = {float(t) for t in config["sweeps"]["rotation"]} if panel.get("augmented") else set()
-    if needed - thetas:
-        raise ConfigError(f"{where}: test rotation ranges {sorted(needed - thetas)} are not in "
-                          f"evaluation.rotation_thetas; add them there")  # fmt: skip
+    require_test_ranges(where, needed, thetas)
 
 
 def draw(plan: dict, evals: dict):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...config import ConfigError
 from ...training.recipes import rotation_recipe, with_train_size
 from ..plan import PlanError, model_entry, train_sizes
 from ..read import value_at
 from ..style import _line, _rows, _seeds, color_palette, dataset_title, model_title, scale_line, subplots
+from ._checks import require_test_ranges
 
 SECTION = "figures"
 DOC = "accuracy vs training-set size, unrotated and ±180° (App. E.3)"
@@ -35,9 +35,7 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
 def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
     """Accuracy is read unrotated and at ±``rotation``: both are test ranges."""
     needed = {0.0, float(panel.get("rotation", 180))}
-    if needed - thetas:
-        raise ConfigError(f"{where}: test rotation ranges {sorted(needed - thetas)} are not in "
-                          f"evaluation.rotation_thetas; add them there")  # fmt: skip
+    require_test_ranges(where, needed, thetas)
 
 
 def draw(plan: dict, evals: dict):
