@@ -161,7 +161,7 @@ def bench_profiles(arch, device, n=200):
     return out
 
 
-SPATIAL_METHODS = {  # paper 004's training methods: spec of spatial.spatial_training_loss (None = natural)
+SPATIAL_METHODS = {  # paper 004's training methods: spec of training.losses.spatial_training_loss (None = natural)
     "natural": None, "D.A.": {"method": "da"}, "D.A.+KL": {"method": "da", "regularizer": "kl", "lambda": 8.0},
     "worst-of-1": {"method": "wok", "k": 1}, "worst-of-10": {"method": "wok", "k": 10},
     "worst-of-20": {"method": "wok", "k": 20}, "worst-of-10+KL": {"method": "wok", "k": 10, "regularizer": "kl", "lambda": 8.0},

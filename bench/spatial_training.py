@@ -22,8 +22,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from snakemake.utils import update_config  # noqa: E402
+
+from invrob.config import SCHEMA_PATH, load_config, validate_config  # noqa: E402
 from invrob.data.splits import load_split  # noqa: E402
 from invrob.evaluation.registry import load_model, run_evaluation  # noqa: E402
+from invrob.evaluation.settings import evaluation_settings  # noqa: E402
 from invrob.training.hparams import recipe_hparams  # noqa: E402
 from invrob.training.loop import train  # noqa: E402
 from invrob.training.robust_dataset import build_robust_dataset, save_robust_dataset  # noqa: E402
@@ -47,13 +51,16 @@ def main():
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     device = torch.device(args.device)
-    config = {"datasets": {"cifar10": {"pgd": {"steps": 10, "step_size": 2 / 255, "random_start": True},
+    overrides = {"datasets": {"cifar10": {"pgd": {"steps": 10, "step_size": 2 / 255, "random_start": True},
                                        "augment": {"crop_padding": 4, "horizontal_flip": True}}},
               "training": {args.arch: {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
                                        "batch_size": 128, "epochs": 1}},
               "spatial_training": {"spgd": {"steps": 5, "step_deg": 10.0, "step_px": 1.0}},
               "robust_dataset": {"steps": 20, "step_size": 0.1,
                                  "sources": {"cifar10": {"arch": args.arch, "recipe": "rot0", "seed": 0}}}}  # fmt: skip
+    config = load_config()  # config.yaml, validated: the schema's defaults for everything not set here
+    update_config(config, overrides)
+    validate_config(config, SCHEMA_PATH)
     out = {"device": str(device), "arch": args.arch, "images": args.images,
            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "epoch_s": {}}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,8 +74,7 @@ def main():
             out["epoch_s"][recipe] = history["history"][-1]["seconds"]
             print(f"{recipe:14s} {out['epoch_s'][recipe]:.2f} s/epoch "
                   f"({out['epoch_s'][recipe] / out['epoch_s']['rot0']:.1f} × natural)", flush=True)  # fmt: skip
-        settings = {"seed": 0, "batch_size": 500, "test_subset": None, "max_deg": 30.0, "max_px": 3.0, "k": 10,
-                    "transform_batch": 4096, "spgd": {"steps": 10, "step_deg": 5.0, "step_px": 0.5}}  # fmt: skip
+        settings = evaluation_settings(config, "cifar10", "spatial-grid775")
         grid = run_evaluation("spatial-grid775", tmp / "rot0.pt", tmp, settings, device, log=lambda m: None)
         out["grid775_s"] = grid["seconds"]
         print(f"grid775 on {args.test_images} images: {grid['seconds']:.2f} s = "
@@ -83,7 +89,7 @@ def main():
         hp = recipe_hparams(config, "cifar10", args.arch, "mix0.5")
         train(hp, tmp, tmp / "mix.pt", tmp / "mix.state", 0, device, log=lambda m: None, robust_path=tmp / "robust.pt",
               snapshots=(tmp / "snapshots", [1]))  # fmt: skip
-        settings.update(epsilons=[2 / 255, 8 / 255], steps=7, step_fraction=0.25)
+        settings = {**evaluation_settings(config, "cifar10", "pgd-linf"), "epsilons": [2 / 255, 8 / 255], "steps": 7}
         asr = run_evaluation("pgd-linf", tmp / "snapshots" / "epoch001.pt", tmp, settings, device, log=lambda m: None)
         print(f"D_R: {stats['images']} images, representation distance {stats['distance_start']:.3f} → "
               f"{stats['distance_end']:.3f}; D_mix snapshot evaluated: ℓ∞ ASR {asr['results']['attack_success_rate']}")

@@ -8,8 +8,8 @@ adding one is adding one module (and its config entry), never editing a list els
   each name.  The name is the config's ``training:`` key; the title is what figures call it.
 - A **robustness attack** (an ℓ∞ attack whose accuracy-vs-ε profile is the evaluation
   ``robustness-{name}``) lives in ``invrob/attacks/``: a module declares ``ATTACKS = {name: {"title":
-  …, "settings": {…defaults}}}`` (literal) and defines ``name(model, eps, settings) -> attack``, an
-  object whose ``perturb(x, y)`` returns adversarial images.
+  …, "settings": {…defaults}}}`` (literal) and optionally ``"radii"``, and defines ``name(model, eps, settings, generator) -> attack``,
+  an object whose ``perturb(x, y)`` returns adversarial images.
 - A **figure or table kind** is one module of ``invrob/figures/kinds/``, named as the kind (see
   there: what it needs, how it checks its config entry, how it draws, its caption).
 

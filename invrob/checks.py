@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 
 from . import catalog
+from .attacks import ADVERTORCH_ATTACKS
 from .config import ConfigError, load_schema
 from .data.registry import DATASETS
 from .evaluation.settings import evaluation_settings, robustness_epsilons
 from .figures import kinds
 from .figures.plan import PlanError, plan_evaluations, plan_models, training_images
 from .pipeline import figure_plan, train_params
-from .training.recipes import RecipeError, parse_epsilon
+from .units import RecipeError, parse_epsilon
 
 
 def check_config(config: dict) -> None:
@@ -40,10 +41,13 @@ def check_config(config: dict) -> None:
             if key not in dataset_keys and key not in known_attacks:
                 raise ConfigError(f"datasets.{name}.{key}: unknown key; known: {sorted(dataset_keys)}, or the settings "
                                   f"of a robustness attack ({sorted(known_attacks)})")  # fmt: skip
-    for i, attack in enumerate(config["evaluation"].get("attacks") or []):
+    for i, attack in enumerate(config["evaluation"]["attacks"]):
         if attack not in known_attacks:
             raise ConfigError(f"evaluation.attacks[{i}]: unknown attack '{attack}'; known: {sorted(known_attacks)} "
                               f"(each is declared by a module of invrob/attacks/)")  # fmt: skip
+        if config["evaluation"]["attack_backend"] == "advertorch" and attack not in ADVERTORCH_ATTACKS:
+            raise ConfigError(f"evaluation.attacks[{i}]: attack '{attack}' has no advertorch counterpart (advertorch "
+                              f"runs {', '.join(ADVERTORCH_ATTACKS)}); use evaluation.attack_backend: native")  # fmt: skip
     _check_sizes_and_radii(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
     for section in ("figures", "tables"):
@@ -150,5 +154,5 @@ def _check_panel(config: dict, where: str, panel: dict) -> None:
         raise ConfigError(f"{where}: normalised ε on {DATASETS[ds].title} is a radius per channel, but advertorch takes "
                           f"one for all channels; use evaluation.attack_backend: native (or epsilon_space: pixel)")  # fmt: skip
     attack = panel.get("attack")
-    if attack is not None and attack not in config["evaluation"].get("attacks", ["pgd", "fgsm"]):
+    if attack is not None and attack not in config["evaluation"]["attacks"]:
         raise ConfigError(f"{where}: attack '{attack}' is not listed in evaluation.attacks")

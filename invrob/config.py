@@ -8,6 +8,7 @@ is answered in a second or two, before the compute modules are imported.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import shlex
@@ -73,10 +74,25 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
         if not hasattr(error, "absolute_path"):
             raise
         raise ConfigError(validation_message(error)) from None
+    _unshare(config)
     # JSON Schema counts 2.0 as an integer; the jobs do not (range(2.0) fails inside a job)
     error = next(iter(sorted(_strict_validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         raise ConfigError(validation_message(error))
+
+
+def _unshare(node, seen: set | None = None) -> None:
+    """Give every dict and list of ``node`` its own copy.  A default filled in from a `$ref`'d definition
+    (``datasets.*.augment: {}``) is one object in every entry that uses it: an edit of one dataset's
+    would be every dataset's."""
+    seen = set() if seen is None else seen
+    children = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, child in list(children):
+        if isinstance(child, (dict, list)):
+            if id(child) in seen:
+                child = node[key] = copy.deepcopy(child)
+            seen.add(id(child))
+            _unshare(child, seen)
 
 
 def _strict_validator(schema: dict):
@@ -118,7 +134,7 @@ def check_results_scale(config: dict, argv: list[str]) -> None:
     """Refuse, before any job, a run that would replace this folder's results with another scale's
     (``argv``: the command line, for the suggested one)."""
     record = Path(SCALE_RECORD)
-    scale = config.get("scale", "paper")
+    scale = config["scale"]
     if record.exists():
         made = json.loads(record.read_text()).get("scale")
         if made != scale:
@@ -145,7 +161,7 @@ def _without_directory(args: list[str]) -> list[str]:
 def record_scale(config: dict) -> None:
     """Write down the scale of this folder's results (at the start of a run that makes some)."""
     if not Path(SCALE_RECORD).exists():
-        atomic_write_json({"scale": config.get("scale", "paper")}, SCALE_RECORD)
+        atomic_write_json({"scale": config["scale"]}, SCALE_RECORD)
 
 
 # --------------------------------------------------------------------------- the reference of every key

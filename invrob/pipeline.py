@@ -13,7 +13,7 @@ from . import paths
 from .claims import ClaimError
 from .claims.load import check_claims, load_claims, targets_of
 from .claims.scoreboard import claim_inputs, requested_targets
-from .config import ConfigError, validate_config, validation_message  # noqa: F401  (the workflow's API)
+from .config import ConfigError
 from .devices import nvidia_gpus_visible
 from .evaluation.names import split_space
 from .evaluation.settings import attacked_subset
@@ -56,7 +56,7 @@ def front_page(config: dict, workflow, evaluations):
     """The report's front page: the scoreboard and how the run was made (invrob.report)."""
     from .report import FrontPage
 
-    return FrontPage(tuple(str(c) for c in workflow.overwrite_configfiles or ()), config.get("scale", "paper"),
+    return FrontPage(tuple(str(c) for c in workflow.overwrite_configfiles or ()), config["scale"],
                      workflow.basedir, tuple(evaluations))  # fmt: skip
 
 
@@ -181,7 +181,7 @@ def gpu_jobs_expected(config: dict) -> bool:
     """Whether training/evaluation jobs will run on a GPU: ``device: cuda``, or ``auto`` on a machine
     that shows an NVIDIA GPU.  Their data then lives on the GPU and they need ``gpu_threads`` CPU
     threads (1) instead of ``threads``, so that ``--cores 4 --resources gpu=4`` runs four at once."""
-    device = config.get("device", "auto")
+    device = config["device"]
     return device == "cuda" or (device == "auto" and nvidia_gpus_visible() > 0)
 
 
@@ -247,7 +247,7 @@ def scale_note(config: dict, dataset: str) -> str:
         return ""  # check_config names the missing dataset
     ds = config["datasets"][dataset]
     attacked = attacked_subset(config, dataset)
-    if config.get("scale", "paper") == "paper":
+    if config["scale"] == "paper":
         return "" if attacked == ds.get("test_subset") else f"paper scale, attacks on {attacked} test images"
     parts = [f"{config['scale']} scale"]
     if ds.get("train_subset"):

@@ -164,7 +164,7 @@ def draw(ref: Path, out: Path) -> list[str]:
             section, name = _section(config, target)
             if name == "claims":
                 claims = config_claims(config)
-                claims_job(claim_plans(config, claims), claims, config.get("scale", "paper"),
+                claims_job(claim_plans(config, claims), claims, config["scale"],
                            *(str(out / f) for f in CLAIMS_TARGETS))  # fmt: skip
                 written.append(paths.TABLE.format(name="claims", ext="md"))
                 continue

@@ -216,7 +216,7 @@ def caption(config: dict, section: str, name: str, plan: dict, claims: list[dict
     base, dataset = split_name(name)
     whole = whole_plan(base) if dataset and whole_plan else None
     return Caption(section, name, plan["kind"], kinds.get(plan["kind"]).DOC,
-                   config.get("scale", "paper"), notes, claims_about(claims, plan, whole), result)  # fmt: skip
+                   config["scale"], notes, claims_about(claims, plan, whole), result)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the front page

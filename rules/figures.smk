@@ -74,7 +74,7 @@ rule claims:
     params:
         claims=CLAIMS,
         plans=lambda w: claim_plans(config, CLAIMS),
-        scale=config.get("scale", "paper"),
+        scale=config["scale"],
         code=lambda w: job_code("claims"),
         front_page=lambda w, input: front_page(config, workflow, input.evals),
     threads: resource("table", "threads")

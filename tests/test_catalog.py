@@ -143,3 +143,16 @@ def test_each_layer_knows_every_transform_family():
 
     for table in (SPATIAL_FAMILIES, FAMILY_RECIPES, FAMILY_AXES, TRAINING_DESCRIPTIONS):
         assert tuple(table) == names.INVARIANCE_FAMILIES
+
+
+def test_spatial_attack_labels_follow_the_grids_and_the_configured_limits():
+    from invrob.figures.style import spatial_attack_label
+
+    limits = {"max_px": 3.0, "max_deg": 30.0}
+    assert spatial_attack_label("grid775", limits) == "grid775 (±3 px × 5, ±30° × 31)"
+    assert spatial_attack_label("grid775-10", limits) == "grid775, 10° (±3 px × 5, ±10° × 31)"
+    assert spatial_attack_label("rot30", limits) == "rot30 (±30° × 31)"  # one translation: none tried
+    assert spatial_attack_label("spgd", {"max_px": 2.0, "max_deg": 12.5}) == "S-PGD (±2 px, ±12.5°)"
+    assert spatial_attack_label("worst-of-k", limits) == "worst-of-k random (±3 px, ±30°)"
+    labels = [spatial_attack_label(a, limits) for a in SPATIAL_ATTACKS]  # each named with what it tries
+    assert len(set(labels)) == len(SPATIAL_ATTACKS) and all(" (" in lb for lb in labels)

@@ -383,13 +383,14 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
 
     future = "from __future__ import annotations"
     out = dry_run_after(*[(module, future, "# edited\nfrom __future__ import  annotations")
-                          for module in ("metrics", "attacks", "training", "models", "plotting", "data")],
-                        ("metrics", '"""Average perturbation distance', '"""Reworded: average perturbation distance'),
-                        ("training", "def train(hp: dict,", "def train(hp,"))  # comments, a docstring, annotations
+                          for module in ("evaluation/measures", "attacks/pgd", "training/loop", "models/layers",
+                                         "figures/style", "data/splits")],
+                        ("evaluation/measures", '"""Average perturbation', '"""Reworded: average perturbation'),
+                        ("training/loop", "def train(hp: dict,", "def train(hp,"))  # comments, a docstring, annotations
     assert "Nothing to be done" in out
 
     # ... a behaviour change in evaluation code reruns exactly the evaluations that run it and what reads them
-    out = dry_run_after(("metrics", "                       max_iter: int = 50,", "                       max_iter: int = 49,"))
+    out = dry_run_after(("evaluation/measures", "max_iter: int = 50, transform", "max_iter: int = 49, transform"))
     deepfool_evals = {f for section, p in plans for f in figure_evaluations(config, p["name"], section)
                       if "/eval/deepfool" in f}  # fmt: skip
     deepfool_targets = [section[:-1] for section, p in plans
@@ -406,7 +407,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     assert job_counts(out)["train"] == first["train"]
 
     # the drawing code of one figure kind reruns the figures of that kind only
-    out = dry_run_after(("plotting", "def draw_pareto(", "def draw_pareto(*args):\n    pass\n\n\ndef _draw_pareto("))
+    out = dry_run_after(("figures/kinds/pareto", "def draw(plan", "def draw(*args):\n    pass\n\n\ndef _draw(plan"))
     pareto = [name for name in config["figures"] if figure_plan(config, name)["kind"] == "pareto"]
     assert pareto and job_counts(out) == {"figure": len(pareto), "all": 1}
     assert "Nothing to be done" in snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
@@ -429,7 +430,7 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
 
     # the README's way to keep checkpoints after a training-code edit that changes no result
     checkpoints = sorted(str(p.relative_to(workflow_copy)) for p in (workflow_copy / "results").rglob("model.pt"))
-    path = workflow_copy / "invrob" / "training.py"
+    path = workflow_copy / "invrob" / "training" / "loop.py"
     original = path.read_text()
     assert original.count("\n    robust_set = None\n") == 1
     path.write_text(original.replace("\n    robust_set = None\n", "\n    refactored = None\n    robust_set = None\n", 1))

@@ -34,6 +34,7 @@ with per-channel radii and steps; DeepFool measures and minimises the ℓ2 norm 
 from __future__ import annotations
 
 BACKENDS = ("native", "advertorch")
+ADVERTORCH_ATTACKS = ("pgd", "fgsm")  # what backend advertorch runs (invrob.attacks.advertorch)
 EPSILON_SPACES = ("pixel", "normalized")
 
 # name: (translation values per axis, rotation values, max |shift| in px, max |angle| in degrees)

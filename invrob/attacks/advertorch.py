@@ -15,6 +15,8 @@ import sys
 import torch
 import torch.nn as nn
 
+from . import ADVERTORCH_ATTACKS
+
 
 def zero_gradients(x) -> None:
     """PyTorch ≤ 1.8's helper: zero the ``.grad`` of a tensor or of every tensor in an iterable."""
@@ -51,7 +53,7 @@ class AdvertorchAttack:
         elif kind == "fgsm":
             self.attack = attacks.GradientSignAttack(model, loss_fn=loss, eps=eps, clip_min=0.0, clip_max=1.0)
         else:
-            raise ValueError(f"unknown attack '{kind}'")
+            raise ValueError(f"unknown attack '{kind}'; advertorch runs {', '.join(ADVERTORCH_ATTACKS)}")
         self.model = model
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

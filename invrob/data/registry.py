@@ -2,7 +2,8 @@
 its raw files come from, with their checksums (torch-free: the DAG and the config checks read it).
 
 Adding a dataset is one ``DatasetSpec`` entry of ``DATASETS`` (its reader and download in
-``invrob.data.sources``) and a ``datasets:`` entry of the config.
+``invrob.data.sources``), its name in the schema's ``dataset_name`` enum (tests/test_catalog.py checks
+that the two agree) and a ``datasets:`` entry of the config.
 """
 
 from __future__ import annotations

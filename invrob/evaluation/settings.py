@@ -42,7 +42,7 @@ def attack_settings(config: dict, dataset: str, attack: str) -> dict:
 def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     """The settings one evaluation depends on: changing anything else does not rerun it."""
     ev, ds = config["evaluation"], config["datasets"][dataset]
-    settings = {"seed": ev.get("seed", 0), "batch_size": ev.get("batch_size", 500),
+    settings = {"seed": ev["seed"], "batch_size": ev["batch_size"],
                 "test_subset": ds.get("test_subset")}  # fmt: skip
     try:
         e = names.parse(evaluation)
@@ -54,14 +54,14 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
         if e.space == "normalized":
             settings["epsilon_unit"] = list(DATASETS[dataset].std)
     if e.rotated or e.family in ("invariance", "principal-angles"):
-        settings["interpolation"] = ev.get("interpolation", "nearest")
+        settings["interpolation"] = ev["interpolation"]
     if e.family == "invariance" and e.variant == "rotation":
         settings["thetas"] = list(ev["rotation_thetas"])
     elif e.family == "invariance":
         settings["ranges"] = list(ev["translation_ranges"])
     elif e.family == "robustness":
         settings.update(**_attacked(config, dataset), epsilons=robustness_epsilons(config, dataset),
-                        backend=ev.get("attack_backend", "native"), attack=attack_settings(config, dataset, e.variant))  # fmt: skip
+                        backend=ev["attack_backend"], attack=attack_settings(config, dataset, e.variant))  # fmt: skip
     elif e.family == "deepfool":
         settings.update(**_attacked(config, dataset), **ev["deepfool"])
     elif e.family == "spatial":
@@ -73,8 +73,8 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     elif e.family == "principal-angles":
         if not ds.get("principal_angles"):
             raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")
-        pa = {"k": 5, **ds["principal_angles"]}
+        pa = ds["principal_angles"]
         settings.update(**_attacked(config, dataset), epsilon=float(parse_epsilon(pa["attack_epsilon"])),
-                        rotation_deg=pa["rotation_deg"], k=pa["k"], backend=ev.get("attack_backend", "native"),
+                        rotation_deg=pa["rotation_deg"], k=pa["k"], backend=ev["attack_backend"],
                         attack=attack_settings(config, dataset, "pgd"))  # fmt: skip
     return settings

@@ -20,6 +20,7 @@ figures resolve to the same checkpoint, so no model is trained twice.
 from __future__ import annotations
 
 from .. import paths
+from ..config import load_schema
 from ..data.registry import DATASETS
 from ..evaluation.names import in_space
 from ..training.recipes import (
@@ -37,10 +38,16 @@ class PlanError(ValueError):
     pass
 
 
-PANEL_KEYS = ("dataset", "arch", "archs", "attack", "metric", "test", "epsilon", "rotation", "augmented",
-              "transform", "invariance", "method", "rows", "curriculum_epsilons", "schedule", "seeds", "columns",
-              "spatial", "recipe", "evaluations", "epsilon_space",
-              "invariance_first")  # fmt: skip
+# the keys a figure's top level gives every panel: the schema's (config/schema.yaml, $defs.panel)
+PANEL_KEYS = tuple(k for k in load_schema()["$defs"]["panel"]["properties"] if k not in ("kind", "panels", "table"))
+# what a panel without the key means (the schema says so in the key's description; filling these in at
+# validation would give every panel of every kind keys that most kinds do not read)
+PANEL_DEFAULTS = {"method": "pgd", "rotation": 180, "transform": "rotation"}
+
+
+def panel_setting(panel: dict, key: str):
+    """``panel[key]``, else its default (``PANEL_DEFAULTS``)."""
+    return panel.get(key, PANEL_DEFAULTS[key])
 
 
 # spatial families: training sweep key under `sweeps:`, recipe of one sweep value
@@ -154,14 +161,17 @@ def natural_recipe(config: dict, dataset: str, family: str = "rotation") -> str:
     """The i = 0 (untransformed) model of a sweep.  Aug-R's is ``rot0``, natural training with the
     dataset's crop and flip; Aug-T and Aug-RT train without crop and flip (paper 001), so theirs is
     ``trans0`` where the dataset crops or flips (CIFAR, Tiny ImageNet) and ``rot0`` elsewhere."""
-    augment = (config["datasets"].get(dataset) or {}).get("augment") or {}
-    crops_or_flips = augment.get("crop_padding", 0) or augment.get("horizontal_flip", False)
+    if dataset not in config["datasets"]:
+        raise PlanError(f"dataset '{dataset}' is not configured under 'datasets:' (configured: "
+                        f"{sorted(config['datasets'])}); add it there or a stand-in for it")  # fmt: skip
+    augment = config["datasets"][dataset]["augment"]
+    crops_or_flips = augment["crop_padding"] or augment["horizontal_flip"]
     return translation_recipe(0) if family != "rotation" and crops_or_flips else rotation_recipe(0)
 
 
 def spatial_sweep(config: dict, panel: dict, evaluations: list[str], where: str) -> list[dict]:
     """One model per training range of the family's sweep (0 = natural training, see ``natural_recipe``)."""
-    family = panel.get("transform", "rotation")
+    family = panel_setting(panel, "transform")
     sweep_key, recipe = FAMILY_RECIPES[family]
     values = config["sweeps"].get(sweep_key)
     if not values:
@@ -187,7 +197,7 @@ def invariance_families(kind: str, panel: dict) -> list[str]:
     """The invariance profiles a trade-off panel shows."""
     if kind == "adversarial_tradeoff":
         return list(panel.get("invariance") or ["rotation"])
-    return [panel.get("transform", "rotation")]
+    return [panel_setting(panel, "transform")]
 
 
 def cusp_rows(panel: dict, where: str) -> list[tuple[str, str]]:

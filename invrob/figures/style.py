@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import catalog
+from ..attacks import GRIDS
 from ..data.registry import get_spec
 from ..evaluation import names
 
@@ -131,11 +132,16 @@ TRAINING_DESCRIPTIONS = {
 }
 
 
-SPATIAL_ATTACK_LABELS = {
-    "grid775": "grid775 (±3 px × 5, ±30° × 31)", "grid135": "grid135 (±3 px × 3, ±30° × 15)",
-    "grid775-10": "grid775, 10° (±3 px × 5, ±10° × 31)", "rot30": "rot30 (±30° × 31)", "rot10": "rot10 (±10° × 31)",
-    "worst-of-k": "worst-of-k random (±3 px, ±30°)", "spgd": "S-PGD (±3 px, ±30°)",
-}  # fmt: skip
+def spatial_attack_label(attack: str, settings: dict) -> str:
+    """A worst-case spatial attack as a figure names it, with the transforms it tries: a grid's from
+    ``attacks.GRIDS``, the random and S-PGD attacks' limits from the evaluation's ``settings``."""
+    if attack in GRIDS:
+        translations, rotations, px, deg = GRIDS[attack]
+        name, _, limit = attack.partition("-")  # grid775-10: the grid775 pattern within ±10°
+        tried = ([f"±{px:g} px × {translations}"] if translations > 1 else []) + [f"±{deg:g}° × {rotations}"]
+        return f"{name}{f', {limit}°' if limit else ''} ({', '.join(tried)})"
+    limits = f"(±{settings['max_px']:g} px, ±{settings['max_deg']:g}°)"
+    return {"worst-of-k": f"worst-of-k random {limits}", "spgd": f"S-PGD {limits}"}.get(attack, attack)
 
 
 def _pm(mean: float, std: float, seeds: int) -> str:

@@ -60,9 +60,7 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     hp["train_subset"] = ds.get("train_subset")
     if ds.get("validation"):  # images held out of training (paper 000 App. A), see TensorDataset.subset
         hp["validation"] = ds["validation"]
-    augment = ds.get("augment") or {}
-    hp["crop_padding"] = augment.get("crop_padding", 0)
-    hp["horizontal_flip"] = augment.get("horizontal_flip", False)
+    hp["crop_padding"], hp["horizontal_flip"] = ds["augment"]["crop_padding"], ds["augment"]["horizontal_flip"]
     specific = parse_recipe(recipe)
     attack = dict(ds["pgd"])
     if "schedule" in specific:
@@ -85,7 +83,7 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     if "adversarial" in specific:
         adv = {**specific["adversarial"], "random_start": True, **attack}
         if adv["method"] == "trades":
-            adv["beta"] = float((ds.get("trades") or {}).get("beta", 6.0))
+            adv["beta"] = float(ds["trades"]["beta"])
         specific["adversarial"] = adv
     if specific.get("curriculum"):
         stages = len(hp.get("lr_milestones") or []) + 1

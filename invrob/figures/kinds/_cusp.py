@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...training.recipes import split_stages
 from ...units import epsilon_label, parse_epsilon
 from .. import published
-from ..plan import cusp_rows, model_entry, robustness_evaluation
+from ..plan import cusp_rows, model_entry, panel_setting, robustness_evaluation
 from ..read import first_evaluation, seed_values, value_at
 from ..style import attack_label
 from ._checks import require_epsilon_on_grid, require_test_ranges
@@ -21,7 +21,7 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
 def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
     """The check of kinds cusp and pareto: the table's ε must be on the dataset's robustness grid, and its spatial range a test range."""
     require_epsilon_on_grid(where, panel, epsilons)
-    needed = {float(panel.get("rotation", 180))}
+    needed = {float(panel_setting(panel, "rotation"))}
     require_test_ranges(where, needed, thetas)
 
 
@@ -47,7 +47,7 @@ def cusp_rows_stats(plan: dict, evals: dict) -> tuple[dict, list[dict]]:
     (random rotations in ±rotation°), as (mean, std) over seeds in percent; Pareto optimality of
     (PGD, spatial) means among the rows."""
     panel = plan["panels"][0]
-    eps, theta = parse_epsilon(panel["epsilon"]), float(panel.get("rotation", 180))
+    eps, theta = parse_epsilon(panel["epsilon"]), float(panel_setting(panel, "rotation"))
     stats = []
     for model in panel["models"]:
         adv = 100 * value_at(model, robustness_evaluation(panel, False, "pgd"), evals, "epsilon", "accuracy", eps)

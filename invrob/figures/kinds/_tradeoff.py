@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ...units import epsilon_label
-from ..plan import invariance_families, robustness_evaluation
+from ..plan import invariance_families, panel_setting, robustness_evaluation
 from ..read import first_evaluation, profile, seed_values
 from ..style import (
     FAMILY_AXES,
@@ -67,7 +67,7 @@ def draw_tradeoff(plan: dict, evals: dict):
                 _rows(rows, prefix + acc_name, label, *profile(model, evaluation, evals, x_key, "accuracy"), n)
             acc = seed_values(model, "clean", evals, lambda res: res["accuracy"])
             _rows(rows, f"{prefix}clean_accuracy", label, "", acc.mean(), acc.std(), n)
-        method = panel.get("method", "pgd").upper()
+        method = panel_setting(panel, "method").upper()
         legend, how = ((f"train ε ({method})", f"adversarially trained with {method} at radius ε") if adversarial
                        else TRAINING_DESCRIPTIONS[fams[0]])  # fmt: skip
         example = first_evaluation(panel, evals, rob_ev)

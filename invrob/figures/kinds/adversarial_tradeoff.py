@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import adversarial_sweep, require
+from ..plan import adversarial_sweep, panel_setting, require
 from ._tradeoff import draw_tradeoff as draw  # noqa: F401  (the kind's drawing)
 from ._tradeoff import tradeoff_evaluations
 
@@ -17,4 +17,5 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
     """One model per training radius ε of ``datasets.*.adversarial_epsilons`` (group: ε), by ``method``."""
     require(panel, "attack", where)
     evaluations = tradeoff_evaluations("adversarial_tradeoff", panel)
-    return adversarial_sweep(config, panel["dataset"], panel["arch"], evaluations, where, panel.get("method", "pgd"))
+    method = panel_setting(panel, "method")
+    return adversarial_sweep(config, panel["dataset"], panel["arch"], evaluations, where, method)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...training.recipes import rotation_recipe, with_train_size
-from ..plan import PlanError, model_entry, train_sizes
+from ..plan import PlanError, model_entry, panel_setting, train_sizes
 from ..read import value_at
 from ..style import _line, _rows, _seeds, color_palette, dataset_title, model_title, scale_line, subplots
 from ._checks import require_test_ranges
@@ -21,7 +21,7 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
     sizes = train_sizes(config, ds)
     if not sizes:
         raise PlanError(f"{where}: datasets.{ds}.train_sizes (the training-set sizes) is not set")
-    rotation = panel.get("rotation", 180)
+    rotation = panel_setting(panel, "rotation")
     models = []
     for arch, paper_arch in zip(panel["archs"], panel["paper_archs"]):
         for theta in (0, rotation):
@@ -34,14 +34,14 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
 
 def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> None:
     """Accuracy is read unrotated and at ±``rotation``: both are test ranges."""
-    needed = {0.0, float(panel.get("rotation", 180))}
+    needed = {0.0, float(panel_setting(panel, "rotation"))}
     require_test_ranges(where, needed, thetas)
 
 
 def draw(plan: dict, evals: dict):
     """Figs 23-25: accuracy vs training-set size; unrotated (left), train and test rotated (right)."""
     panel = plan["panels"][0]
-    rotation = float(panel.get("rotation", 180))
+    rotation = float(panel_setting(panel, "rotation"))
     fig, axes = subplots(1, 2, figsize=(10, 4.4))
     rows: list = []
     palette = color_palette("tab10")

@@ -7,7 +7,7 @@ from ...attacks import SPATIAL_ATTACKS
 from .. import published
 from ..plan import model_entry, require, stand_in
 from ..read import first_evaluation, seed_values
-from ..style import SPATIAL_ATTACK_LABELS, _pm, dataset_title
+from ..style import _pm, dataset_title, spatial_attack_label
 
 SECTION = "tables"
 DOC = (
@@ -54,9 +54,10 @@ def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
         rows.append([name, "standard (no attack)", *(_spatial_cell(by_label.get(lb), attacks[0], "clean_accuracy", evals)
                                                        for lb in labels)])  # fmt: skip
         for attack in attacks:
-            label = SPATIAL_ATTACK_LABELS.get(attack, attack)
+            settings = first_evaluation(panel, evals, f"spatial-{attack}")["settings"]
+            label = spatial_attack_label(attack, settings)
             if attack == "worst-of-k":
-                label = label.replace("-k", f"-{first_evaluation(panel, evals, 'spatial-worst-of-k')['settings']['k']}")
+                label = label.replace("-k", f"-{settings['k']}")
             rows.append([name, label, *(_spatial_cell(by_label.get(lb), attack, "accuracy", evals) for lb in labels)])
         paper = published.by_dataset("paper_004", "spatial_attacks").get(panel["dataset"]) if panel["dataset"] == panel["paper_dataset"] and \
             panel["archs"] == panel["paper_archs"] else None  # fmt: skip

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..read import seed_values
-from ..style import SPATIAL_ATTACK_LABELS, _rows, color_palette, dataset_title, model_title, scale_line, subplots
+from ..read import first_evaluation, seed_values
+from ..style import _rows, color_palette, dataset_title, model_title, scale_line, spatial_attack_label, subplots
 from .spatial_attacks import spatial_models
 
 SECTION = "figures"
@@ -52,8 +52,9 @@ def draw(plan: dict, evals: dict):
                         capsize=2, color=palette[label], label=label, ls="-" if len(pts) > 1 else "none")  # fmt: skip
             for x, y, _, recipe in pts:
                 ax.annotate(recipe, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
-        ax.set(xlabel="mean training time per epoch (s)", ylabel=f"{SPATIAL_ATTACK_LABELS.get(attack, attack)} "
-               f"accuracy (%)", title=model_title(panel))  # fmt: skip
+        attack_label = spatial_attack_label(attack, first_evaluation(panel, evals, f"spatial-{attack}")["settings"])
+        ax.set(xlabel="mean training time per epoch (s)", ylabel=f"{attack_label} accuracy (%)",
+               title=model_title(panel))
         ax.legend(fontsize=7)
     fig.suptitle(f"Worst-case spatial accuracy vs training cost (seconds per epoch from each checkpoint's training "
                  f"history: compare runs made on the same machine){scale_line(plan)}", fontsize=9)  # fmt: skip
