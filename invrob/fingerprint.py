@@ -157,8 +157,20 @@ def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
     for sub in ast.walk(node):  # lazy imports inside functions
         if isinstance(sub, (ast.Import, ast.ImportFrom)) and sub is not node:
             imports.update(_resolve(mod.name, sub, mod.is_package, mod.package_dir))
+    # a function's parameters shadow the module's names in its body (``def html_table(…, caption, …)``
+    # does not call the module's ``caption``); defaults, annotations and decorators are outside the body
+    params, in_body = set(), set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        params = {arg.arg for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if arg is not None}
+        in_body = {id(sub) for stmt in node.body for sub in ast.walk(stmt)}
     refs = set()
     for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in params and id(sub) in in_body:
+            continue
+        if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in params \
+                and id(sub) in in_body:  # fmt: skip
+            continue
         if isinstance(sub, ast.Name):
             target = imports.get(sub.id)
             if target and target[0] == "symbol":

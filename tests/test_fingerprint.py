@@ -147,6 +147,10 @@ def test_the_packages_jobs_reach_what_they_run_and_nothing_else():
     figure = reached_symbols("invrob.jobs:figure_job", kind="rotation_tradeoff")
     assert "invrob.figures.kinds._tradeoff:draw_tradeoff" in figure
     assert not [s for s in figure if s.startswith("invrob.figures.kinds.pareto:")]  # one kind's module only
+    # a parameter is not the module-level name it shadows: html_table(…, caption, …) calls no report.caption
+    claims = reached_symbols("invrob.jobs:claims_job")
+    assert "invrob.report:html_table" in claims and "invrob.report:caption" not in claims
+    assert not [s for s in claims if s.startswith("invrob.figures.kinds.pareto:")]
     assert job_code("evaluate", evaluation="clean", arch="stdcnn", dataset="mnist") != job_code(
         "evaluate", evaluation="clean", arch="gcnn", dataset="mnist")
     # both ε spaces of an evaluation run the same code
