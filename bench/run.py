@@ -1,7 +1,6 @@
 """Benchmark suite: where the pipeline's time goes, measured side by side in one run.
 
     python3 bench/run.py                 # attacks, augmentation, profiles (a few minutes on 2 CPU cores)
-    python3 bench/run.py --pipeline      # + the quick pipeline end to end from a clean folder
     python3 bench/run.py --device cuda   # the same on a GPU
 
 Prints a table and writes ``bench/results-{device}.json``.  Ratios are what count (absolute
@@ -10,6 +9,7 @@ and vs advertorch; an epoch with device-batched rotation augmentation vs one wit
 torchvision's per-sample ``RandomRotation`` through a DataLoader; throughput and peak memory of a
 robustness and an invariance profile; grid775 throughput and the training-step cost of paper 004's
 methods (D.A., worst-of-k for k = 1, 10, 20, S-PGD, with and without the KL regulariser).
+A whole pipeline run (wall time, jobs, seconds per rule and evaluation) is ``bench/pipeline.py``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import argparse
 import json
 import platform
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +34,6 @@ from invrob.data.registry import get_spec  # noqa: E402
 from invrob.data.splits import TensorDataset, to_float  # noqa: E402
 from invrob.evaluation.measures import robustness_profile, rotation_invariance_profile  # noqa: E402
 from invrob.models import build_model  # noqa: E402
-from invrob.paths import copy_workflow  # noqa: E402
 from invrob.training.losses import spatial_training_loss  # noqa: E402
 from invrob.transforms import random_rotation  # noqa: E402
 
@@ -198,21 +195,10 @@ def bench_spatial(arch, device, n=200, batch=64):
             "train_step_over_natural": {k: v / steps["natural"] for k, v in steps.items()}}  # fmt: skip
 
 
-def bench_pipeline(cores=2):
-    """The quick pipeline end to end in a fresh copy of the workflow (data prepared from scratch too)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = copy_workflow(tmp)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "snakemake", "all", "--cores", str(cores), "--configfile",
-                        "config/quick.yaml", "--quiet"], cwd=tmp, check=True)  # fmt: skip
-        return {"cores": cores, "wall_s": time.perf_counter() - t0}
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
-    ap.add_argument("--pipeline", action="store_true", help="also time the quick pipeline end to end")
     ap.add_argument("--archs", nargs="+", default=["stdcnn", "gcnn"])
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -247,9 +233,6 @@ def main():
         print(f"spatial {r['arch']:6s}: grid775 on {r['grid775_images']} images {r['grid775_s']:.1f} s = "
               f"{r['grid775_transformed_per_s']:.0f} transformed images/s; training step vs natural: {ratios}",
               flush=True)  # fmt: skip
-    if args.pipeline:
-        results["pipeline"] = bench_pipeline()
-        print(f"quick pipeline end to end: {results['pipeline']['wall_s']:.0f} s on 2 cores", flush=True)
     out = Path(args.out or REPO / "bench" / f"results-{device.type}.json")
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {out}")

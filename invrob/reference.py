@@ -24,7 +24,6 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from . import paths
 from .config import load_config
 from .figures.plan import plan_files
 from .io import atomic_write_json, read_json
+from .job_benchmarks import rule_seconds
 from .paths import WORKFLOW_ROOT
 from .pipeline import (
     CLAIMS_TARGETS,
@@ -93,17 +93,6 @@ def _commit(root: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
-
-def rule_seconds(run: Path) -> dict[str, dict]:
-    """{rule: {jobs, seconds}} from the ``benchmarks/<rule>/…tsv`` files of a run."""
-    out: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "seconds": 0.0})
-    for tsv in (run / "benchmarks").rglob("*.tsv"):
-        rows = list(csv.DictReader(tsv.open(), delimiter="\t"))
-        if rows:
-            rule = tsv.relative_to(run / "benchmarks").parts[0]
-            out[rule]["jobs"] += 1
-            out[rule]["seconds"] += float(rows[0]["s"])
-    return {rule: {"jobs": v["jobs"], "seconds": round(v["seconds"], 1)} for rule, v in sorted(out.items())}
 
 
 def save(ref: Path, run: Path, configfiles: list[str], targets: list[str], part: str, wall_s: float | None,

@@ -14,6 +14,7 @@ from invrob.checks import check_config
 from invrob.config import ConfigError
 from invrob.evaluation.settings import evaluation_settings, robustness_epsilons
 from invrob.figures.plan import plan_models
+from invrob.job_benchmarks import read_job_benchmarks, summarise
 from invrob.pipeline import (
     all_targets,
     claims_evaluations,
@@ -340,6 +341,11 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     log = (workflow_copy / "logs/train/fashion_mnist/madry_lenet/pgd0.3/seed0.log").read_text()
     assert "device: cpu (1 torch threads)" in log and "PGD-2 training at ε=0.3" in log and "epoch 1:" in log
     assert (workflow_copy / "benchmarks/train/fashion_mnist/stdcnn/rot0/seed0.tsv").exists()
+    # every job but `all` left a benchmark file that bench/pipeline.py reads back
+    timing = summarise(read_job_benchmarks(workflow_copy))
+    assert timing["jobs"] == sum(first.values()) - 1 and timing["rules"]["train"]["jobs"] == first["train"]
+    assert timing["rules"]["figures"]["jobs"] == first["figure"]
+    assert sum(e["jobs"] for e in timing["evaluations"].values()) == first["evaluate"] + first.get("evaluate_snapshots", 0)
     # the claims scoreboard of `all` judges what `all` built: trends and comparisons at any scale,
     # levels never at tiny scale but paper 001's simulated theory (the same at every scale), which holds;
     # nothing 'not built' (only 'not measured' where tiny lacks a model or point)

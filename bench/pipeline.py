@@ -1,0 +1,121 @@
+"""Benchmark of a whole pipeline run: wall time, job count, and where the time went.
+
+    python bench/pipeline.py                                   # `all` at quick scale, 2 cores, fresh folder
+    python bench/pipeline.py --configfile config/tiny.yaml --target all --cores 2
+    python bench/pipeline.py --run DIR [--wall-seconds S]      # summarise a run made elsewhere, run nothing
+
+Runs the target in a fresh copy of the workflow (the dataset prepared from scratch too; `--workdir`
+keeps the folder), then reads Snakemake's per-job ``benchmark:`` files: seconds per rule and per
+evaluation (summed over jobs: with 2 cores the sum is about twice the wall time), the slowest jobs,
+and the share of the job seconds spent starting processes — each job is a fresh Python process, so
+it pays its imports (torch for the training and attack jobs, matplotlib for the drawing ones),
+measured here on this machine.  Writes ``bench/pipeline-{config}-{device}.json`` (a record to compare
+later changes against, not a timed test) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from invrob.job_benchmarks import read_job_benchmarks, summarise  # noqa: E402
+from invrob.paths import copy_workflow  # noqa: E402
+from invrob.reference import _commit, machine  # noqa: E402
+
+# What a job's process imports before it computes anything (scripts/*.py → invrob.jobs → …)
+STARTUP_IMPORTS = {
+    "torch": "import snakemake.script, invrob.jobs, invrob.evaluation.registry, invrob.training.loop",
+    "drawing": "import snakemake.script, invrob.jobs, invrob.figures.render, invrob.claims.scoreboard",
+}
+DRAWING_RULES = ("figures", "tables")  # the benchmarks/ folders of rules figure, table and claims
+
+
+def startup_seconds(repeats: int = 3) -> dict[str, float]:
+    """Best-of-``repeats`` wall seconds of a fresh process doing a job's imports, per kind of job."""
+    best = {}
+    for kind, imports in STARTUP_IMPORTS.items():
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", imports], cwd=REPO, check=True)
+            times.append(time.perf_counter() - t0)
+        best[kind] = round(min(times), 2)
+    return best
+
+
+def per_rule_startup(records: list[dict], startup: dict[str, float]) -> dict[str, float]:
+    rules = {r["rule"] for r in records}
+    return {rule: startup["drawing" if rule in DRAWING_RULES else "torch"] for rule in sorted(rules)}
+
+
+def run_target(workdir: Path, configfiles: list[str], target: str, cores: int) -> float:
+    copy_workflow(workdir)
+    cmd = [sys.executable, "-m", "snakemake", target, "--cores", str(cores), "--configfile", *configfiles, "--quiet"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=workdir, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return time.perf_counter() - t0
+
+
+def print_summary(result: dict) -> None:
+    s = result["summary"]
+    wall = result.get("wall_s")
+    print(f"{result['target']} with {' '.join(result['configfiles'])} on {result['cores']} cores: "
+          f"{'%.0f s wall, ' % wall if wall else ''}{s['jobs']} jobs, {s['job_seconds']:.0f} job seconds")  # fmt: skip
+    if "startup" in s:
+        print(f"process start-up (imports): {s['startup']['per_job_s']} s per job → "
+              f"{s['startup']['job_seconds']:.0f} job seconds = {100 * s['startup']['share']:.1f} %")  # fmt: skip
+    for title, groups in (("rule", s["rules"]), ("evaluation", s["evaluations"])):
+        print(f"\n| {title} | jobs | seconds | mean s | max s |\n| --- | --- | --- | --- | --- |")
+        for name, g in groups.items():
+            print(f"| {name} | {g['jobs']} | {g['seconds']:.0f} | {g['mean_s']:.1f} | {g['max_s']:.0f} |")
+    print("\nslowest jobs:")
+    for j in s["slowest_jobs"]:
+        print(f"  {j['s']:7.0f} s  {j['rule']}  {j['job']}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--configfile", nargs="+", default=["config/quick.yaml"])
+    ap.add_argument("--target", default="all")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--workdir", help="run in this (new or empty) folder and keep it (default: a temporary one)")
+    ap.add_argument("--run", help="summarise this existing run folder instead of running")
+    ap.add_argument("--wall-seconds", type=float, help="with --run: the run's wall time, if known")
+    ap.add_argument("--slowest", type=int, default=10)
+    ap.add_argument("--out", help="default: bench/pipeline-{last config's name}-cpu.json")
+    args = ap.parse_args(argv)
+
+    result = {"target": args.target, "configfiles": args.configfile, "cores": args.cores,
+              "commit": _commit(REPO), "machine": machine()}  # fmt: skip
+    if args.run:
+        result["wall_s"] = args.wall_seconds
+        records = read_job_benchmarks(args.run)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir = Path(args.workdir or tmp)
+            if run_dir.exists() and any(run_dir.iterdir()):
+                raise SystemExit(f"--workdir {run_dir} is not empty: give a new folder, so that nothing is reused")
+            result["wall_s"] = round(run_target(run_dir, args.configfile, args.target, args.cores), 1)
+            records = read_job_benchmarks(run_dir)
+    if not records:
+        raise SystemExit(f"{args.run}/benchmarks has no job benchmark files: is it a folder Snakemake ran in?")
+    startup = startup_seconds()
+    result["summary"] = summarise(records, args.slowest, per_rule_startup(records, startup))
+    device = "cuda" if result["machine"]["gpu"] else "cpu"
+    out = Path(args.out or REPO / "bench" / f"pipeline-{Path(args.configfile[-1]).stem}-{device}.json")
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print_summary(result)
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
