@@ -15,6 +15,7 @@ min_version("9.0")
 # including the code fingerprints, are computed from the code the jobs will run
 sys.path.insert(0, workflow.basedir)
 
+from invrob import jobserver
 from invrob.commands import record_invocation
 from invrob.config import check_results_scale, record_scale, validate_config
 from invrob.guards import check_plan, check_result_files, concurrent_run_note
@@ -43,6 +44,17 @@ onstart:
     # the DAG is known and no job has run: a dataset is never prepared again under finished results
     check_plan(workflow.dag)
     record_scale(config)
+    # a local run forks its jobs from one process that imported torch once (invrob.jobserver)
+    if config["job_start"] == "fork" and workflow.local_exec:
+        jobserver.start(workflow.basedir)
+
+
+onsuccess:
+    jobserver.stop_started()
+
+
+onerror:
+    jobserver.stop_started()
 
 
 include: "rules/common.smk"

@@ -29,6 +29,9 @@ from pathlib import Path
 PACKAGE = "invrob"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
+# decorators that say how a job's process starts, not what it computes: left out of every fingerprint
+# (forking a job from the job server changes no result, so it reruns nothing)
+PROCESS_ONLY = {("invrob.jobserver", "forkable")}
 # registries whose entries are picked by a job's wildcard: (module, name) → what the key means
 DISPATCH_TABLES = {
     ("invrob.evaluation.registry", "EVALUATIONS"): "evaluation",
@@ -127,8 +130,25 @@ def _parse_package(package_dir: Path) -> dict[str, _Module]:
                     mod.symbols.setdefault(bound, []).append(stmt)
             elif not _is_docstring(stmt):
                 mod.symbols.setdefault(MODULE_CODE, []).append(stmt)
+        for stmts in mod.symbols.values():
+            for stmt in stmts:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    stmt.decorator_list = [d for d in stmt.decorator_list if _resolved(d, mod) not in PROCESS_ONLY]
         modules[name] = mod
     return modules
+
+
+def _resolved(node: ast.AST, mod: _Module) -> tuple[str, str] | None:
+    """(module, name) of the package symbol a ``name`` or ``module.name`` expression is, if it is one."""
+    if isinstance(node, ast.Name):
+        target = mod.imports.get(node.id)
+        if target and target[0] == "symbol":
+            return target[1], target[2]
+        return (mod.name, node.id) if target is None and node.id in mod.symbols else None
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        target = mod.imports.get(node.value.id)
+        return (target[1], node.attr) if target and target[0] == "module" else None
+    return None
 
 
 def _is_docstring(stmt: ast.AST) -> bool:

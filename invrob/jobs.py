@@ -1,7 +1,9 @@
 """Entry points of the workflow's jobs: one function per rule, called by ``scripts/*.py``.
 
 Each takes plain values (paths, dicts) so that it runs the same from Snakemake, from a test,
-or from a shell.  Logs go to the job's log file; tqdm progress goes there too.
+or from a shell.  Logs go to the job's log file; tqdm progress goes there too.  In a local run each
+is forked from the run's job server, which has torch imported already (``@forkable``, see
+``invrob.jobserver``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from . import paths
 from .io import atomic_write_json
+from .jobserver import forkable
 
 
 @contextlib.contextmanager
@@ -54,6 +57,7 @@ def checkpoint_keys(wildcards) -> dict:
     return {k: getattr(wildcards, k) for k in ("dataset", "arch", "recipe", "seed")}
 
 
+@forkable
 def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_download: bool, log_path=None) -> None:
     from .data.splits import prepare_dataset
 
@@ -61,6 +65,7 @@ def prepare_dataset_job(dataset: str, data_root: str, out_dir: str, allow_downlo
         prepare_dataset(dataset, data_root, out_dir, allow_download, log)
 
 
+@forkable
 def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, device: str, log_path=None,
               performance: dict | None = None, init_path: str | None = None, robust_path: str | None = None,
               snapshot_epochs: list[int] | None = None, code: str | None = None) -> None:  # fmt: skip
@@ -98,6 +103,7 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
             log(f"wrote {folder}: {', '.join(p.name for p in sorted(folder.glob(paths.SNAPSHOT_GLOB)))}")
 
 
+@forkable
 def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int, device: str,
                        log_path=None, performance: dict | None = None, expected: dict | None = None) -> None:  # fmt: skip
     """Build paper 003's robust dataset D_R of the training (sub)set from an adversarially trained model."""
@@ -119,6 +125,7 @@ def robust_dataset_job(checkpoint: str, data_dir: str, settings: dict, out_path:
         log(f"wrote {out_path}: {stats}")
 
 
+@forkable
 def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir: str, settings: dict, out_path: str,
                            threads: int, device: str, log_path=None, performance: dict | None = None,
                            expected: dict | None = None, epochs: list[int] | None = None) -> None:  # fmt: skip
@@ -144,6 +151,7 @@ def evaluate_snapshots_job(evaluation: str, folder: str, dataset: str, data_dir:
         log(f"wrote {out_path}: {len(runs)} snapshots")
 
 
+@forkable
 def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict, out_path: str, threads: int,
                  device: str, log_path=None, performance: dict | None = None, expected: dict | None = None) -> None:  # fmt: skip
     from .evaluation.registry import run_evaluation
@@ -155,6 +163,7 @@ def evaluate_job(evaluation: str, checkpoint: str, data_dir: str, settings: dict
         log(f"wrote {out_path} in {result['seconds']:.1f} s")
 
 
+@forkable
 def figure_job(plan: dict, out_pdf: str, out_png: str, out_csv: str, log_path=None) -> None:
     from .figures.render import make_figure
 
@@ -163,6 +172,7 @@ def figure_job(plan: dict, out_pdf: str, out_png: str, out_csv: str, log_path=No
         log(f"{plan['name']} ({plan['kind']}): wrote {out_pdf}, {out_png}, {out_csv} from {n} evaluation files")
 
 
+@forkable
 def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, out_html: str, log_path=None) -> None:
     from .figures.render import make_table
 
@@ -171,6 +181,7 @@ def table_job(plan: dict, out_csv: str, out_md: str, out_tex: str, out_html: str
         log(f"{plan['name']} ({plan['kind']}): wrote {out_csv}, {out_md}, {out_tex}, {out_html} from {n} evaluation files")
 
 
+@forkable
 def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> None:
     import torch
 
@@ -183,6 +194,7 @@ def theory_job(settings: dict, out_path: str, threads: int, log_path=None) -> No
         log(f"wrote {out_path} in {result['seconds']:.1f} s")
 
 
+@forkable
 def claims_job(plans: dict, claims: list[dict], scale: str, out_csv: str, out_md: str, out_html: str,
                log_path=None) -> None:  # fmt: skip
     from .claims.scoreboard import scoreboard, summary, write_scoreboard

@@ -58,7 +58,8 @@ def package(tmp_path):
     root = tmp_path / "invrob"
     root.mkdir()
     files = {"__init__": '"""A package."""\n', "evaluation/__init__": '"""A subpackage."""\n',
-             "evaluation/registry": EVALUATION, "helpers": HELPERS, "attacks": ATTACKS}  # as the real layout
+             "evaluation/registry": EVALUATION, "helpers": HELPERS, "attacks": ATTACKS,
+             "jobserver": "def forkable(f):\n    return f\n\n\ndef traced(f):\n    return f\n"}  # as the real layout
     for name, text in files.items():
         (root / f"{name}.py").parent.mkdir(exist_ok=True)
         (root / f"{name}.py").write_text(textwrap.dedent(text))
@@ -127,6 +128,18 @@ def test_behaviour_changes_change_exactly_the_fingerprints_that_reach_them(packa
     before = {n: fingerprint(package, n) for n in names}
     edited = edit(copy(package, tmp_path / "edited"), module, old, new)
     assert {n for n in names if fingerprint(edited, n) != before[n]} == changed
+
+
+@pytest.mark.parametrize("imports, decorator, same", [
+    ("from ..jobserver import forkable", "@forkable", True),  # how the job's process starts (invrob.jobserver)
+    ("from .. import jobserver", "@jobserver.forkable", True),
+    ("from ..jobserver import traced", "@traced", False),  # any other decorator may change what it computes
+])
+def test_the_job_servers_decorator_is_left_out_of_fingerprints(package, tmp_path, imports, decorator, same):
+    before = fingerprint(package, "clean")
+    edited = edit(copy(package, tmp_path / "edited"), "evaluation", "\n\ndef evaluate_job(name, x):",
+                  f"\n{imports}\n\n\n{decorator}\ndef evaluate_job(name, x):")
+    assert (fingerprint(edited, "clean") == before) is same
 
 
 def test_the_packages_jobs_reach_what_they_run_and_nothing_else():

@@ -112,9 +112,13 @@ def test_tiny_pipeline_through_slurm_matches_a_local_run(slurm_cluster, tmp_path
     for log in device_logs:
         assert re.search(r"SLURM job (\d+), CUDA_VISIBLE_DEVICES=\d", log.read_text()), log
 
-    # the same numbers as a local run of the same config
+    # the same numbers as a local run of the same config, whose jobs were forked from the job server
+    # (invrob.jobserver) while the cluster's started fresh
+    assert "forked by the invrob job server" not in output
     local = copy_workflow(tmp_path / "local")
-    snakemake(local, *TARGETS, "--cores", "2", "--configfile", "config/tiny.yaml")
+    forked = snakemake(local, *TARGETS, "--cores", "2", "--configfile", "config/tiny.yaml")
+    forks = (forked.stdout + forked.stderr).count("forked by the invrob job server")
+    assert forks == len(slurm_ids) + 3  # and the download and the 2 figures
     assert results_of(on_slurm) == results_of(local)
 
 

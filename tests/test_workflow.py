@@ -341,6 +341,8 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     log = (workflow_copy / "logs/train/fashion_mnist/madry_lenet/pgd0.3/seed0.log").read_text()
     assert "device: cpu (1 torch threads)" in log and "PGD-2 training at ε=0.3" in log and "epoch 1:" in log
     assert (workflow_copy / "benchmarks/train/fashion_mnist/stdcnn/rot0/seed0.tsv").exists()
+    # every job but `all` was forked from the run's job server (invrob.jobserver), not started afresh
+    assert (proc.stdout + proc.stderr).count("forked by the invrob job server") == sum(first.values()) - 1
     # every job but `all` left a benchmark file that bench/pipeline.py reads back
     timing = summarise(read_job_benchmarks(workflow_copy))
     assert timing["jobs"] == sum(first.values()) - 1 and timing["rules"]["train"]["jobs"] == first["train"]
