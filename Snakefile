@@ -44,8 +44,9 @@ onstart:
     # the DAG is known and no job has run: a dataset is never prepared again under finished results
     check_plan(workflow.dag)
     record_scale(config)
-    # a local run forks its jobs from one process that imported torch once (invrob.jobserver)
-    if config["job_start"] == "fork" and workflow.local_exec:
+    # a local run forks its jobs from one process that imported torch once (invrob.jobserver); not
+    # on a cluster, nor with --sdm conda/apptainer, whose jobs must run in their own environment
+    if config["job_start"] == "fork" and workflow.local_exec and not workflow.deployment_settings.deployment_method:
         jobserver.start(workflow.basedir)
 
 

@@ -42,6 +42,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -50,6 +51,11 @@ ENV = "INVROB_JOB_SERVER"  # the socket's path, in the environment of the jobs o
 # code, matplotlib and the figure kinds; bench/pipeline.py times the same imports in a fresh process
 PRELOAD = ("invrob.jobs", "invrob.evaluation.registry", "invrob.training.loop", "invrob.figures.render",
            "invrob.claims.scoreboard")  # fmt: skip
+GRACE_S = 10  # a job told to stop (SIGTERM) that is still running after this is killed (SIGKILL)
+# the linear-algebra thread pools read these once, when the server loads them; each fork then sets
+# torch's threads from its job's OMP_NUM_THREADS (Snakemake sets them all to the job's threads)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")  # fmt: skip
 _LENGTH = struct.Struct("!Q")
 _INT = struct.Struct("!i")
 
@@ -95,8 +101,10 @@ def _run(remote, local, args, kwargs):
         previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             status = _INT.unpack(_recv_exactly(sock, _INT.size))[0]
-        except OSError:
-            print(f"invrob job server: lost while the job ran (child {pid}); the job is failed", file=sys.stderr)
+        except OSError:  # the job must not run on, writing outputs, after it is reported failed
+            print(f"invrob job server: lost while the job ran; stopping its fork (pid {pid}); the job failed",
+                  file=sys.stderr)  # fmt: skip
+            _stop(pid)
             status = 1
         finally:
             for s, handler in previous.items():
@@ -135,6 +143,21 @@ def _kill(pid: int, signum: int) -> None:
         pass
 
 
+def _stop(pid: int, grace: float = GRACE_S) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds, until ``pid`` (not this process's child) is gone."""
+    _kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            _kill(pid, signal.SIGKILL)
+            deadline = float("inf")
+        time.sleep(0.05)
+
+
 # --- the server -------------------------------------------------------------------------------
 
 
@@ -143,14 +166,18 @@ def serve(socket_path: str, preload=PRELOAD, ready=None) -> None:
     (the process that started the server has ended or stopped it)."""
     for module in preload:
         importlib.import_module(module)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():  # a fork could not use CUDA then
+        raise RuntimeError(f"importing {preload} initialised CUDA: the job server must not")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the children (same process group)
+    server_pid = os.getpid()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(sys.stdin, selectors.EVENT_READ)
-    children: dict[socket.socket, int] = {}
+    children: dict[socket.socket, list] = {}  # the job script's connection → [child pid, when told to stop]
     if ready is not None:
         ready()
     try:
@@ -158,87 +185,108 @@ def serve(socket_path: str, preload=PRELOAD, ready=None) -> None:
             for key, _ in selector.select(timeout=0.05 if children else None):
                 if key.fileobj is listener:
                     conn, _ = listener.accept()
-                    pid = _fork_job(conn, listener, children)
+                    pid = _fork_job(conn, selector)
                     if pid is None:
-                        conn.close()
+                        conn.close()  # the script sees no pid and runs the job itself
                     else:
-                        children[conn] = pid
+                        children[conn] = [pid, None]
                         selector.register(conn, selectors.EVENT_READ)
                 elif key.fileobj is sys.stdin:
                     if not os.read(sys.stdin.fileno(), 1024):
                         return
                 else:  # the job's script closed its end (it died): its child must not run on
-                    _kill(children[key.fileobj], signal.SIGTERM)
-            for conn, pid in list(children.items()):
+                    selector.unregister(key.fileobj)
+                    child = children[key.fileobj]
+                    child[1] = time.monotonic()
+                    _kill(child[0], signal.SIGTERM)
+            for conn, (pid, stopped) in list(children.items()):
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
-                    selector.unregister(conn)
+                    if stopped is None:
+                        selector.unregister(conn)
                     del children[conn]
-                    try:
+                    with contextlib.suppress(OSError):
                         conn.sendall(_INT.pack(os.waitstatus_to_exitcode(status)))
-                    except OSError:
-                        pass
                     conn.close()
+                elif stopped is not None and time.monotonic() - stopped > GRACE_S:
+                    _kill(pid, signal.SIGKILL)
     finally:
-        for pid in children.values():
+        if os.getpid() != server_pid:  # an exception escaped a child's job code: never run the server's exit
+            os._exit(1)
+        for pid, _ in children.values():
             _kill(pid, signal.SIGTERM)
         listener.close()
 
 
-def _fork_job(conn: socket.socket, listener: socket.socket, children: dict) -> int | None:
-    """Read one request and fork its child; None when the request is unreadable (nothing ran)."""
-    conn.settimeout(10)
+def _fork_job(conn: socket.socket, selector: selectors.BaseSelector) -> int | None:
+    """Read one request and fork its child; None when the request is unreadable or the fork fails
+    (nothing ran)."""
+    conn.settimeout(5)
+    fds = []
     try:
         header, fds, _, _ = socket.recv_fds(conn, _LENGTH.size, 3)
         if len(header) != _LENGTH.size or len(fds) != 3:
-            for fd in fds:
-                os.close(fd)
-            return None
+            raise ConnectionError("not a job request")
         payload = _recv_exactly(conn, _LENGTH.unpack(header)[0])
+        conn.settimeout(None)
+        pid = os.fork()
     except OSError:
-        return None
-    conn.settimeout(None)
-    pid = os.fork()
-    if pid:
         for fd in fds:
             os.close(fd)
-        try:
-            conn.sendall(_INT.pack(pid))
-        except OSError:
-            _kill(pid, signal.SIGTERM)
-        return pid
-    # the child: become the job
+        return None
+    if pid == 0:
+        _be_the_job(conn, selector, fds, payload)  # never returns
+    for fd in fds:
+        os.close(fd)
+    try:
+        conn.sendall(_INT.pack(pid))
+    except OSError:
+        _kill(pid, signal.SIGTERM)
+    return pid
+
+
+def _be_the_job(conn: socket.socket, selector: selectors.BaseSelector, fds: list[int], payload: bytes) -> None:
+    """The forked child: take the job's streams, folder and environment, run its function, exit with
+    its status.  Nothing escapes into the server's code: every path ends in ``os._exit``."""
     status = 1
     try:
-        listener.close()
-        for other in children:
-            other.close()
-        conn.close()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-            os.close(fd)
-        global _in_child
-        _in_child = True
-        function, args, kwargs, cwd, environ = pickle.loads(payload)
-        os.chdir(cwd)
-        os.environ.clear()
-        os.environ.update(environ)
-        function(*args, **kwargs)
-        status = 0
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except KeyboardInterrupt:
-        status = 130
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        _report_usage()
+        try:
+            for key in list(selector.get_map().values()):  # the server's sockets and selector are not the job's
+                if isinstance(key.fileobj, socket.socket):
+                    key.fileobj.close()
+            selector.close()
+            conn.close()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+                os.close(fd)
+            sys.stdout.reconfigure(line_buffering=os.isatty(1))  # as a fresh process: line-buffered on a tty
+            global _in_child
+            _in_child = True
+            function, args, kwargs, cwd, environ = pickle.loads(payload)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(environ)
+            torch = sys.modules.get("torch")
+            if torch is not None and environ.get("OMP_NUM_THREADS", "").isdigit():
+                torch.set_num_threads(max(1, int(environ["OMP_NUM_THREADS"])))  # as a fresh process would start
+            function(*args, **kwargs)
+            status = 0
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                status = exc.code or 0
+            else:
+                print(exc.code, file=sys.stderr)
+        except KeyboardInterrupt:
+            status = 130
+        except BaseException:
+            traceback.print_exc()
+        with contextlib.suppress(BaseException):
+            _report_usage()
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(BaseException):
                 stream.flush()
-            except Exception:
-                pass
+    finally:
         os._exit(status)
 
 
@@ -261,8 +309,8 @@ class JobServer:
         self.process, self.socket_path = process, socket_path
 
     def stop(self) -> None:
+        self.process.stdin.close()
         if self.process.poll() is None:
-            self.process.stdin.close()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -292,9 +340,11 @@ def start(basedir: str | Path, timeout: float = 120) -> JobServer | None:
     this process's environment (the jobs it starts inherit it).  None, with a warning, if it does not
     come up: the jobs then start their own processes."""
     socket_path = os.path.join(tempfile.mkdtemp(prefix="invrob-jobs-"), "socket")  # short: paths ≤ 107 bytes
-    code = f"import sys; sys.path.insert(0, {str(basedir)!r}); from invrob.jobserver import main; main()"
+    # sys.path[0] is the workflow's folder (not '', the current folder, as `python -c` would have it)
+    code = f"import sys; sys.path[0] = {str(basedir)!r}; from invrob.jobserver import main; main()"
+    env = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
     process = subprocess.Popen([sys.executable, "-c", code, socket_path], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+                               stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
     server = JobServer(process, socket_path)
     line = _readline(process, timeout)
     if line.strip() != "ready":

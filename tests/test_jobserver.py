@@ -107,3 +107,55 @@ def test_stopping_the_server_removes_its_socket_and_ends_it(tmp_path):
         started.stop()
     assert started.process.poll() is not None and not Path(started.socket_path).parent.exists()
     assert os.environ.get(jobserver.ENV) != started.socket_path
+
+
+def test_a_job_that_breaks_its_own_streams_leaves_the_other_jobs_running(server, tmp_path):
+    """Whatever a job does, its fork ends in os._exit: nothing runs the server's code in it (which
+    would stop every other job)."""
+    (tmp_path / "a").mkdir()
+    code = ("import os, time; open('pid.tmp', 'w').write(str(os.getpid())); os.rename('pid.tmp', 'pid'); "
+            "time.sleep(3); open('done', 'w').write('1')")
+    sibling = job(code, tmp_path / "a", server, wait=False)
+    _wait_for(tmp_path / "a" / "pid")
+    broken = job("import os; os.close(2); os.close(1); raise ValueError('no streams')", tmp_path, server)
+    assert broken.returncode == 1
+    assert sibling.wait(timeout=30) == 0 and (tmp_path / "a" / "done").exists()
+
+
+def test_a_forked_job_gets_its_jobs_thread_count(server, tmp_path):
+    code = "import torch; open('threads', 'w').write(str(torch.get_num_threads()))"
+    for threads in ("1", "2"):
+        assert job(code, tmp_path, server, {"OMP_NUM_THREADS": threads}).returncode == 0
+        assert (tmp_path / "threads").read_text() == threads
+
+
+def test_an_unreadable_request_is_dropped_without_leaking_and_the_server_goes_on(server, tmp_path):
+    import socket
+
+    fds = lambda: len(os.listdir(f"/proc/{server.process.pid}/fd"))  # noqa: E731
+    before = fds()
+    for _ in range(5):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(server.socket_path)
+            socket.send_fds(sock, [b"\0\0\0\0\0\0\1\0"], [0, 1, 2])  # a length, then no payload
+    deadline = time.time() + 30
+    while fds() != before:
+        assert time.time() < deadline, f"the server holds {fds() - before} more file descriptors"
+        time.sleep(0.1)
+    assert job("print('still here')", tmp_path, server).stdout == "still here\n"
+
+
+def test_a_job_whose_server_dies_fails_and_its_fork_is_stopped(tmp_path):
+    own = jobserver.start(REPO)
+    try:
+        code = ("import os, time; open('pid.tmp', 'w').write(str(os.getpid())); os.rename('pid.tmp', 'pid'); "
+                "time.sleep(5); open('late', 'w').write('1')")
+        proc = job(code, tmp_path, own, wait=False)
+        child = _wait_for(tmp_path / "pid")
+        own.process.kill()
+        assert proc.wait(timeout=30) == 1 and "lost while the job ran" in proc.stderr.read()
+        assert not _alive(child)
+        time.sleep(6)
+        assert not (tmp_path / "late").exists()  # it did not go on writing after it was reported failed
+    finally:
+        own.stop()

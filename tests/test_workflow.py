@@ -447,7 +447,23 @@ def test_tiny_pipeline_end_to_end(workflow_copy):
     out = snakemake(workflow_copy, "all", "-n", "--cores", "2", *tiny).stdout
     assert "train" not in job_counts(out) if "Job stats:" in out else "Nothing to be done" in out
     path.write_text(original)
-    check_report(workflow_copy, tiny, config, board)  # last: it needs Chromium, the checks above do not
+    check_report(workflow_copy, tiny, config, board)  # it needs Chromium, the checks above do not
+
+    # last (it rebuilds files): fresh processes compute what the job server's forks computed
+    import torch
+
+    model = "results/fashion_mnist/stdcnn/rot0/seed0/model.pt"
+    pgd = "results/fashion_mnist/gcnn/rot180/seed0/eval/robustness-pgd.json"
+    weights = lambda: torch.load(workflow_copy / model, weights_only=True)["state_dict"]  # noqa: E731
+    forked = weights(), json.loads((workflow_copy / pgd).read_text())["results"], (figs / "fig1.csv").read_text()
+    out = snakemake(workflow_copy, "--force", model, pgd, "figures/fig1.pdf", "--cores", "2", *tiny,
+                    "--config", "job_start=fresh")  # fmt: skip
+    assert "forked by the invrob job server" not in out.stdout + out.stderr
+    assert job_counts(out.stdout + out.stderr) == {"train": 1, "evaluate": 1, "figure": 1}
+    fresh = weights()
+    assert fresh.keys() == forked[0].keys() and all(torch.equal(fresh[k], forked[0][k]) for k in fresh)
+    assert json.loads((workflow_copy / pgd).read_text())["results"] == forked[1]
+    assert (figs / "fig1.csv").read_text() == forked[2]
 
 
 def check_report(workdir, overlays, config, board):
