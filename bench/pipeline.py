@@ -42,17 +42,19 @@ STARTUP_IMPORTS = {
 DRAWING_RULES = ("figures", "tables")  # the benchmarks/ folders of rules figure, table and claims
 
 
+def _best_wall_seconds(code: str, repeats: int) -> float:
+    """Best-of-``repeats`` wall seconds of ``python -c code`` run from the repository."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return round(min(times), 2)
+
+
 def startup_seconds(repeats: int = 3) -> dict[str, float]:
     """Best-of-``repeats`` wall seconds of a fresh process doing a job's imports, per kind of job."""
-    best = {}
-    for kind, imports in STARTUP_IMPORTS.items():
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", imports], cwd=REPO, check=True)
-            times.append(time.perf_counter() - t0)
-        best[kind] = round(min(times), 2)
-    return best
+    return {kind: _best_wall_seconds(imports, repeats) for kind, imports in STARTUP_IMPORTS.items()}
 
 
 def forked_startup_seconds(repeats: int = 3) -> dict[str, float]:
@@ -62,14 +64,10 @@ def forked_startup_seconds(repeats: int = 3) -> dict[str, float]:
     if server is None:
         raise SystemExit("the job server did not start: see its message above")
     try:
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, stderr=subprocess.DEVNULL)
-            times.append(time.perf_counter() - t0)
+        seconds = _best_wall_seconds(script, repeats)
     finally:
         server.stop()
-    return {kind: round(min(times), 2) for kind in STARTUP_IMPORTS}
+    return dict.fromkeys(STARTUP_IMPORTS, seconds)
 
 
 def per_rule_startup(records: list[dict], startup: dict[str, float]) -> dict[str, float]:

@@ -133,20 +133,22 @@ def _parse_package(package_dir: Path) -> dict[str, _Module]:
         for stmts in mod.symbols.values():
             for stmt in stmts:
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    stmt.decorator_list = [d for d in stmt.decorator_list if _resolved(d, mod) not in PROCESS_ONLY]
+                    stmt.decorator_list = [d for d in stmt.decorator_list
+                                           if _resolved(d, mod.imports, mod) not in PROCESS_ONLY]  # fmt: skip
         modules[name] = mod
     return modules
 
 
-def _resolved(node: ast.AST, mod: _Module) -> tuple[str, str] | None:
-    """(module, name) of the package symbol a ``name`` or ``module.name`` expression is, if it is one."""
+def _resolved(node: ast.AST, imports: dict[str, tuple], mod: _Module) -> tuple[str, str] | None:
+    """(module, name) of the package symbol a ``name`` or ``module.name`` expression of ``mod`` is, if it
+    is one; ``imports``: the names bound where the expression stands (the module's, plus lazy imports)."""
     if isinstance(node, ast.Name):
-        target = mod.imports.get(node.id)
+        target = imports.get(node.id)
         if target and target[0] == "symbol":
             return target[1], target[2]
         return (mod.name, node.id) if target is None and node.id in mod.symbols else None
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        target = mod.imports.get(node.value.id)
+        target = imports.get(node.value.id)
         return (target[1], node.attr) if target and target[0] == "module" else None
     return None
 
@@ -191,16 +193,9 @@ def _references(node: ast.AST, mod: _Module) -> set[tuple[str, str]]:
         if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id in params \
                 and id(sub) in in_body:  # fmt: skip
             continue
-        if isinstance(sub, ast.Name):
-            target = imports.get(sub.id)
-            if target and target[0] == "symbol":
-                refs.add((target[1], target[2]))
-            elif target is None and sub.id in mod.symbols:
-                refs.add((mod.name, sub.id))
-        elif isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name):
-            target = imports.get(sub.value.id)
-            if target and target[0] == "module":
-                refs.add((target[1], sub.attr))
+        if isinstance(sub, (ast.Name, ast.Attribute)):
+            if (symbol := _resolved(sub, imports, mod)) is not None:
+                refs.add(symbol)
         elif isinstance(sub, ast.ImportFrom):  # `from .x import y` reaches y even if y is only re-bound
             bound = _resolve(mod.name, sub, mod.is_package, mod.package_dir).values()
             refs |= {(t[1], t[2]) for t in bound if t[0] == "symbol"}
