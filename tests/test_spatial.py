@@ -52,19 +52,36 @@ def test_a_classifier_that_ignores_its_input_is_fully_robust(attack):
     assert out["accuracy"] == out["clean_accuracy"] == 1.0 and out["attack_success_rate"] == 0.0
 
 
+class _Counting(nn.Module):
+    """Counts the images it classifies."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.seen = model, 0
+
+    def forward(self, x):
+        self.seen += len(x)
+        return self.model(x)
+
+
 def test_batched_grid_equals_one_transform_at_a_time():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).eval()  # position-sensitive
     x = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    x = torch.cat([x, torch.zeros(3, 1, 28, 28)])  # blank images: the same under every transform, so robust
     with torch.no_grad():
         y = model(x).argmax(1)
         angles, shifts = grid_transforms("grid135")
-        loop = torch.ones(5, dtype=torch.bool)
+        loop = torch.ones(8, dtype=torch.bool)
         for a, s in zip(angles, shifts):
-            loop &= model(transform_pixels(x, a.expand(5), s.expand(5, 2))).argmax(1) == y
-    for batch in (7, 135, 10000):  # chunks that split images and transforms differently
-        assert torch.equal(correct_under_all(model, x, y, angles, shifts, batch), loop)
-    assert not loop.all()  # an untrained model is not robust to ±30°: the test has teeth
+            loop &= model(transform_pixels(x, a.expand(8), s.expand(8, 2))).argmax(1) == y
+    assert loop[5:].all() and not loop[:5].all()  # robust and fooled images both: the test has teeth
+    for batch in (1, 7, 135, 10000):  # chunks that split images and transforms differently
+        counting = _Counting(model)
+        assert torch.equal(correct_under_all(counting, x, y, angles, shifts, batch), loop)
+        # a fooled image leaves the work: once the grid takes several chunks, fewer than the exhaustive
+        # 8 × 135 transformed images are classified (one pass of 10000 holds them all at once)
+        assert counting.seen < 8 * 135 if batch < 8 * 135 else counting.seen == 8 * 135
 
 
 def test_whole_pixel_shifts_of_the_grid_are_exact_translations():
