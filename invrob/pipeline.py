@@ -6,6 +6,7 @@ that ``snakemake -n`` plans the DAG without loading the compute stack.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from . import paths
 from .claims import ClaimError
 from .claims.load import check_claims, load_claims, targets_of
 from .claims.scoreboard import claim_inputs, requested_targets
-from .config import ConfigError
+from .config import ConfigError, load_config
 from .devices import nvidia_gpus_visible
 from .evaluation.names import split_space
 from .evaluation.settings import attacked_subset
@@ -39,8 +40,11 @@ def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
         p = resolve_plan(config, section, name)
     except (PlanError, RecipeError) as exc:
         raise ConfigError(str(exc)) from None
+    own = set(own_optimiser(config))
     for panel in p["panels"]:
         panel["scale_note"] = scale_note(config, panel["dataset"])
+        if own & {m["arch"] for m in panel["models"] if not m.get("simulated")}:  # only where it trained them
+            panel["scale_note"] = ", ".join(filter(None, [panel["scale_note"], "own optimiser"]))
     return p
 
 
@@ -257,3 +261,20 @@ def scale_note(config: dict, dataset: str) -> str:
     if attacked is not None and attacked != ds.get("test_subset"):
         parts.append(f"{attacked} attacked")
     return ", ".join(parts)
+
+
+OPTIMISER_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "lr_milestones", "lr_gamma")
+
+
+def own_optimiser(config: dict) -> list[str]:
+    """The architectures whose optimiser (``training.<arch>``: the update rule and learning-rate schedule,
+    not the epochs) differs from the papers' in the workflow's ``config.yaml``, as a smaller scale may
+    choose (``config/quick.yaml``)."""
+    paper = _paper_training()
+    return sorted(arch for arch, settings in config["training"].items() if arch in paper
+                  and any(settings.get(k) != paper[arch].get(k) for k in OPTIMISER_KEYS))  # fmt: skip
+
+
+@functools.cache
+def _paper_training() -> dict:
+    return load_config(root=paths.WORKFLOW_ROOT)["training"]  # validated: the schema's defaults filled in

@@ -21,6 +21,7 @@ from invrob.pipeline import (
     config_claims,
     figure_evaluations,
     figure_plan,
+    own_optimiser,
     scale_note,
     target_names,
 )
@@ -51,10 +52,10 @@ def test_bad_recipe_names_are_explained(bad):
 def test_hparams_combine_recipe_arch_and_dataset():
     config = load_config("quick.yaml")
     hp = recipe_hparams(config, "fashion_mnist", "gcnn", "rot90")
-    assert hp == {"dataset": "fashion_mnist", "arch": "gcnn", "recipe": "rot90", "optimizer": "sgd", "lr": 0.01,
-                  "momentum": 0.5, "weight_decay": 0.0, "batch_size": 64, "epochs": 3,
-                  "lr_milestones": [], "lr_gamma": 0.1,  # the schema's defaults (the config is validated, as in a run)
-                  "train_subset": 12000, "validation": 5000, "crop_padding": 0, "horizontal_flip": False,
+    assert hp == {"dataset": "fashion_mnist", "arch": "gcnn", "recipe": "rot90", "optimizer": "sgd", "lr": 0.05,
+                  "momentum": 0.9, "weight_decay": 0.0, "batch_size": 64, "epochs": 4,  # the quick scale's optimiser
+                  "lr_milestones": [3], "lr_gamma": 0.1,
+                  "train_subset": 24000, "validation": 5000, "crop_padding": 0, "horizontal_flip": False,
                   "rotation": 90}  # fmt: skip
     assert recipe_hparams(config, "fashion_mnist", "gcnn", "rot90-n3000")["train_subset"] == 3000
     with pytest.raises(RecipeError, match="asks for 50000 training images"):
@@ -194,8 +195,8 @@ def test_quick_scale_stand_ins_reuse_checkpoints_across_figures():
     assert fig2["panels"][0]["paper_dataset"] == "cifar10" and fig2["panels"][0]["paper_arch"] == "vgg16"
     assert plan_models(figure_plan(quick, "fig6")) == plan_models(figure_plan(quick, "fig5"))
     fig24 = plan_models(figure_plan(quick, "fig24"))
-    assert ("fashion_mnist", "stdcnn", "rot180") in fig24  # 12000 = the whole quick training subset
-    assert ("fashion_mnist", "stdcnn", "rot180-n12000") not in fig24
+    assert ("fashion_mnist", "stdcnn", "rot180") in fig24  # 24000 = the whole quick training subset
+    assert ("fashion_mnist", "stdcnn", "rot180-n24000") not in fig24
     models = set()
     for section in ("figures", "tables"):
         for name in quick[section]:
@@ -207,7 +208,16 @@ def test_quick_scale_stand_ins_reuse_checkpoints_across_figures():
 
 def test_quick_config_says_its_scale():
     config = load_config("quick.yaml")
-    assert scale_note(config, "fashion_mnist") == "quick scale, 12000 train, 500 test images, 200 attacked"
+    assert scale_note(config, "fashion_mnist") == "quick scale, 24000 train, 500 test images, 200 attacked"
+    # the quick scale's own optimiser: in the titles of the panels whose models it trained
+    assert own_optimiser(config) == ["gcnn", "madry_lenet", "stdcnn"] and own_optimiser(load_config("tiny.yaml")) == []
+    assert figure_plan(config, "fig1")["panels"][0]["scale_note"].endswith("200 attacked, own optimiser")
+    assert figure_plan(config, "p001_theorem2")["panels"][0]["scale_note"] == ""  # a simulation: trains nothing
+    tiny = load_config("tiny.yaml")
+    assert "optimiser" not in figure_plan(tiny, "fig1")["panels"][0]["scale_note"]
+    tiny["training"]["stdcnn"]["lr"] = 0.02
+    assert "optimiser" in figure_plan(tiny, "fig1")["panels"][0]["scale_note"]
+    assert "optimiser" not in figure_plan(tiny, "fig5")["panels"][0]["scale_note"]  # Madry's LeNet's
 
 
 def _without(config, arch):
