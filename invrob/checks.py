@@ -105,6 +105,11 @@ def _check_sizes_and_radii(config: dict) -> None:
         if spec.sizes and ds.get("train_subset") is not None and ds["train_subset"] > usable:
             raise ConfigError(f"datasets.{name}.train_subset: {ds['train_subset']} is more than the {usable} images of "
                               f"the {spec.title} training split{held}; use at most {usable}, or null for all")  # fmt: skip
+        others = ds.get("train_subset") or usable
+        if ds.get("attacked_train_subset") is not None and others is not None and ds["attacked_train_subset"] > others:
+            raise ConfigError(f"datasets.{name}.attacked_train_subset: {ds['attacked_train_subset']} is more than the "
+                              f"{others} training images of the other recipes (train_subset); "
+                              f"use at most that, or null for the same")  # fmt: skip
         for n in ds.get("train_sizes") or []:
             if spec.sizes and n > usable:
                 raise ConfigError(f"datasets.{name}.train_sizes: {n} is more than the {usable} images of the "

@@ -26,7 +26,7 @@ from .figures.plan import (
     training_images,
 )
 from .fingerprint import code_fingerprint
-from .training.hparams import recipe_hparams, robust_dataset_settings, robust_source
+from .training.hparams import recipe_hparams, robust_dataset_settings, robust_source, trains_under_attack
 from .training.recipes import RecipeError, parse_recipe, split_stages
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
@@ -42,10 +42,25 @@ def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
         raise ConfigError(str(exc)) from None
     own = set(own_optimiser(config))
     for panel in p["panels"]:
-        panel["scale_note"] = scale_note(config, panel["dataset"])
-        if own & {m["arch"] for m in panel["models"] if not m.get("simulated")}:  # only where it trained them
-            panel["scale_note"] = ", ".join(filter(None, [panel["scale_note"], "own optimiser"]))
+        trained = [m for m in panel["models"] if not m.get("simulated")]
+        notes = [scale_note(config, panel["dataset"])]
+        if own & {m["arch"] for m in trained}:  # only where it trained them
+            notes.append("own optimiser")
+        attacked = config["datasets"].get(panel["dataset"], {}).get("attacked_train_subset")
+        if attacked is not None and any(_trained_under_attack_on(config, m, attacked) for m in trained):
+            notes.append(f"attack training on {attacked}")
+        panel["scale_note"] = ", ".join(filter(None, notes))
     return p
+
+
+def _trained_under_attack_on(config: dict, model: dict, images: int) -> bool:
+    """Whether ``model`` (a plan's) is one of the attack-in-the-loop trainings given ``images`` images."""
+    try:
+        hp = recipe_hparams(config, model["dataset"], model["arch"], model["recipe"])
+        under_attack = trains_under_attack(parse_recipe(model["recipe"]))
+    except RecipeError:
+        return False  # check_config reports it
+    return under_attack and hp.get("train_subset") == images
 
 
 def report_caption(config: dict, section: str, name: str, claims: list[dict]):

@@ -82,6 +82,38 @@ def test_schedule_token_overrides_the_training_settings():
     assert (paper["epochs"], paper["lr"], paper["lr_milestones"], paper["init"]) == (120, 0.1, [75, 90, 100], "rot180")
 
 
+def test_attacked_trainings_get_their_own_subset_which_schedules_and_sizes_still_override():
+    config = load_config("quick.yaml")
+    ds = config["datasets"]["fashion_mnist"]
+    ds["train_subset"], ds["attacked_train_subset"] = 24000, 6000
+    subset = {r: recipe_hparams(config, "fashion_mnist", "stdcnn", r)["train_subset"]
+              for r in ("rot60", "pgd0", "wok1", "da", "pgd0.1", "trades0.2", "spgd", "wok10-kl", "rot180-pgd0.1",
+                        "pgd0.1-schedcusp", "rot0-n3000", "da-then-pgd0.1")}  # fmt: skip
+    assert subset == {"rot60": 24000, "pgd0": 24000, "wok1": 24000, "da": 24000,  # one pass per image
+                      "pgd0.1": 6000, "trades0.2": 6000, "spgd": 6000, "wok10-kl": 6000, "rot180-pgd0.1": 6000,
+                      "da-then-pgd0.1": 6000,  # the attacked stage
+                      "pgd0.1-schedcusp": 4000, "rot0-n3000": 3000}  # fmt: skip
+    ds["attacked_train_subset"] = None
+    assert recipe_hparams(config, "fashion_mnist", "stdcnn", "pgd0.1")["train_subset"] == 24000
+
+
+def test_attacked_train_subset_above_train_subset_is_refused():
+    from invrob.checks import check_config
+    from invrob.config import ConfigError
+
+    config = load_config("quick.yaml")
+    config["datasets"]["fashion_mnist"]["attacked_train_subset"] = 30000
+    with pytest.raises(ConfigError, match=r"datasets.fashion_mnist.attacked_train_subset: 30000 is more than the 24000"):
+        check_config(config)
+
+
+def test_panels_with_attack_trained_models_say_on_how_many_images():
+    config = load_config("quick.yaml")
+    n = config["datasets"]["fashion_mnist"]["attacked_train_subset"]
+    assert f"attack training on {n}" in figure_plan(config, "fig5")["panels"][0]["scale_note"]  # PGD-trained LeNets
+    assert "attack training" not in figure_plan(config, "fig1")["panels"][0]["scale_note"]  # rotation-trained
+
+
 def test_augmentation_families_of_paper_001():
     config = load_config()
     rt = recipe_hparams(config, "cifar10", "vgg16", "rt0.1")
@@ -219,10 +251,11 @@ def test_pareto_frontier_by_hand():
     assert pareto_optimal(points) == [True, True, False, False, True, True]
 
 
-def test_quick_table1_runs_on_the_stand_ins_with_two_seeds():
+def test_quick_table1_runs_on_the_stand_ins_with_the_tables_seeds():
     config = load_config("quick.yaml")
-    p = figure_plan(config, "cusp_table1", "tables")
-    panel = p["panels"][0]
+    assert all(list(m["evals"]) == ["0"] for m in figure_plan(config, "cusp_table1", "tables")["panels"][0]["models"])
+    config["tables"]["cusp_table1"]["seeds"] = [0, 1]
+    panel = figure_plan(config, "cusp_table1", "tables")["panels"][0]
     assert (panel["dataset"], panel["arch"], panel["epsilon"]) == ("fashion_mnist", "stdcnn", 0.1)
     assert all(list(m["evals"]) == ["0", "1"] for m in panel["models"])
     assert panel["models"][8]["label"] == "CuSP (PGD, 30-60-180, {0.025, 0.05, 0.1})"

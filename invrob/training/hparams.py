@@ -48,6 +48,15 @@ def _schedule(config: dict, name: str, recipe: str) -> dict:
     return dict(schedules[name])
 
 
+def trains_under_attack(specific: dict) -> bool:
+    """Whether a parsed recipe's training attacks every batch (PGD/TRADES at ε > 0, worst-of-k with k > 1,
+    S-PGD): k + 1 forward–backward passes per image instead of one, so a smaller scale may give these
+    trainings fewer images (``datasets.<d>.attacked_train_subset``)."""
+    adv, spatial = specific.get("adversarial"), specific.get("spatial") or {}
+    eps = _as_list(adv["eps"]) if adv else [0]
+    return any(e > 0 for e in eps) or spatial.get("method") == "spgd" or spatial.get("k", 1) > 1
+
+
 def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     """Everything that determines the trained weights of ``(dataset, arch, recipe)`` besides the seed."""
     if arch not in config["training"]:
@@ -62,6 +71,8 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
         hp["validation"] = ds["validation"]
     hp["crop_padding"], hp["horizontal_flip"] = ds["augment"]["crop_padding"], ds["augment"]["horizontal_flip"]
     specific = parse_recipe(recipe)
+    if ds.get("attacked_train_subset") is not None and trains_under_attack(specific):
+        hp["train_subset"] = ds["attacked_train_subset"]  # a schedule's or -n{N}'s size still wins
     attack = dict(ds["pgd"])
     if "schedule" in specific:
         overrides = _schedule(config, specific["schedule"], recipe)
