@@ -161,6 +161,20 @@ def test_deepfool_on_an_affine_model_reaches_the_nearest_hyperplane_in_one_step(
     assert DeepFool(model, overshoot=0.02).perturb(x).shape == x.shape
 
 
+def test_deepfool_leaves_images_without_a_gradient_in_place_instead_of_returning_nan():
+    # every hidden ReLU off for the first images (a dead representation): constant logits, zero Jacobian
+    hidden = nn.Linear(6, 3)
+    with torch.no_grad():
+        hidden.weight.copy_(torch.tensor([[-1.0] * 3 + [0.0] * 3, [-1.0] * 3 + [0.0] * 3, [0.0] * 3 + [1.0] * 3]))
+        hidden.bias.copy_(torch.tensor([0.0, 0.0, -10.0]))  # unit 3 is on only where x[3:] sums above 10
+    model = nn.Sequential(hidden, nn.ReLU(), nn.Linear(3, 4))
+    x = torch.rand(5, 6)
+    x[:, :3] = 0.1 + 0.8 * x[:, :3]  # units 1 and 2 off: no gradient reaches the input
+    attack = DeepFool(model, overshoot=0.02, max_iter=5)
+    x_adv = attack.perturb(x)
+    assert torch.isfinite(x_adv).all() and torch.equal(x_adv, x) and not attack.converged.any()
+
+
 def test_deepfool_matches_torchattacks_on_correctly_classified_images():
     torchattacks = pytest.importorskip("torchattacks")
     torch.manual_seed(0)

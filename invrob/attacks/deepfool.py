@@ -55,15 +55,20 @@ class DeepFool:
             if self.unit is not None:  # ∂/∂z = σ ∂/∂x
                 w = w * self.unit.unsqueeze(1)
             w_norm = w.flatten(2).norm(dim=2)
-            ratio = f.abs() / w_norm
+            # a class whose logit difference has no gradient (e.g. every ReLU before the last layer off)
+            # is unreachable by a linearised step: its distance is infinite, not 0/0
+            ratio = torch.where(w_norm > 0, f.abs() / w_norm.clamp_min(1e-30), float("inf"))
             ratio[rows, c] = float("inf")
             target = ratio.argmin(1)
             w_t, f_t, n_t = w[rows, target], f[rows, target], w_norm[rows, target]
-            delta = (f_t.abs() / n_t**2).view(-1, *([1] * (x.dim() - 1))) * w_t
+            stuck = ~torch.isfinite(ratio[rows, target])  # no class reachable: the image stays where it is
+            scale = torch.where(stuck, 0.0, f_t.abs() / n_t.clamp_min(1e-30) ** 2)
+            delta = scale.view(-1, *([1] * (x.dim() - 1))) * w_t
             if self.unit is not None:  # the step in z, in pixels
                 delta = delta * self.unit
             sel = idx[keep]
             x_adv[sel] = (x_adv[sel] + (1 + self.overshoot) * delta).clamp_(0, 1)
+            active[sel[stuck]] = False  # it stays unconverged
         with torch.no_grad():
             self.converged = self.model(x_adv).argmax(1) != ref
         return x_adv.detach()
