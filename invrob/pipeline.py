@@ -223,6 +223,21 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     return hp
 
 
+# Job priorities (Snakemake runs ready jobs of higher priority first): trainings before evaluations, so
+# that the many short evaluations fill the cores at the end instead of a lone long training; and the model
+# that builds a dataset's robust dataset D_R, and D_R itself, before everything else, since the D_mix
+# trainings (paper 003) wait for both: on the quick scale, scheduled last, that chain added ~10 minutes.
+PRIORITY_TRAIN, PRIORITY_CHAIN = 1, 10
+
+
+def train_priority(config: dict, dataset: str, arch: str, recipe: str, seed) -> int:
+    """The priority of one training job (see ``PRIORITY_TRAIN``)."""
+    src = ((config.get("robust_dataset") or {}).get("sources") or {}).get(dataset)
+    feeds_robust_dataset = src is not None and (src["arch"], src["recipe"], int(src.get("seed", 0))) == (
+        arch, recipe, int(seed))  # fmt: skip
+    return PRIORITY_CHAIN if feeds_robust_dataset else PRIORITY_TRAIN
+
+
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:
     """The checkpoint an ``A-then-B`` recipe starts from (as a list: empty for one-stage recipes)."""
     init, _ = split_stages(recipe)
@@ -249,8 +264,8 @@ def snapshot_list(config: dict, dataset: str, arch: str, recipe: str) -> list[in
 
 def robust_dataset_params(config: dict, dataset: str) -> dict:
     """What D_R depends on: its optimisation settings and the training (sub)set it is built from."""
-    ds = config["datasets"][dataset]
-    return {**robust_dataset_settings(config), "train_subset": ds.get("train_subset"),
+    ds, own = config["datasets"][dataset], config["robust_dataset"].get("train_subset")
+    return {**robust_dataset_settings(config), "train_subset": ds.get("train_subset") if own is None else own,
             **({"validation": ds["validation"]} if ds.get("validation") else {})}  # fmt: skip
 
 
