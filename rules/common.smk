@@ -17,6 +17,8 @@ from invrob.pipeline import (
     front_page,
     gpu_jobs_expected,
     job_code,
+    PRIORITY_CHAIN,
+    train_priority,
     not_a_target_pattern,
     report_caption,
     robust_dataset_input,

@@ -14,6 +14,8 @@ rule train:
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
         code=code_of("train", arch="arch", dataset="dataset"),
     threads: gpu_job_threads("train")
+    # trainings before evaluations; the robust dataset's source model first (invrob.pipeline.train_priority)
+    priority: lambda w: train_priority(config, w.dataset, w.arch, w.recipe, w.seed)
     resources:
         gpu=1,
         mem_mb=resource("train", "mem_mb"),
@@ -54,6 +56,7 @@ rule robust_dataset:
         settings=lambda w: robust_dataset_params(config, w.dataset),
         code=code_of("robust_dataset", arch="arch", dataset="dataset"),
     threads: gpu_job_threads("train")
+    priority: PRIORITY_CHAIN  # the D_mix trainings wait for it
     resources:
         gpu=1,
         mem_mb=resource("train", "mem_mb"),
