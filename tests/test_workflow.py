@@ -16,6 +16,8 @@ from invrob.evaluation.settings import evaluation_settings, robustness_epsilons
 from invrob.figures.plan import plan_models
 from invrob.job_benchmarks import read_job_benchmarks, summarise
 from invrob.pipeline import (
+    PRIORITY_CHAIN,
+    PRIORITY_TRAIN,
     all_targets,
     claims_evaluations,
     config_claims,
@@ -24,6 +26,7 @@ from invrob.pipeline import (
     own_optimiser,
     scale_note,
     target_names,
+    train_priority,
 )
 from invrob.training.hparams import recipe_hparams
 from invrob.training.recipes import adversarial_recipe, parse_recipe, rotation_recipe
@@ -206,6 +209,14 @@ def test_quick_scale_stand_ins_reuse_checkpoints_across_figures():
     # the D vs D_R table)); the quick sweep's 4 θ (0, 60, 120, 180) leave out rot90 and rot150 of both
     # architectures (rot30 stays: the spatial-attack table's Aug-R models)
     assert {d for d, _, _ in models} == {"fashion_mnist"} and len(models) == 79
+
+
+def test_the_robust_datasets_source_model_trains_first():
+    quick = load_config("quick.yaml")  # D_R of Fashion-MNIST from the PGD-trained LeNet (ε 0.1), seed 0
+    assert train_priority(quick, "fashion_mnist", "madry_lenet", "pgd0.1", "0") == PRIORITY_CHAIN > PRIORITY_TRAIN
+    assert train_priority(quick, "fashion_mnist", "madry_lenet", "pgd0.1", "1") == PRIORITY_TRAIN
+    assert train_priority(quick, "fashion_mnist", "madry_lenet", "pgd0.2", "0") == PRIORITY_TRAIN > 0  # evaluations: 0
+    assert train_priority(load_config(), "mnist", "madry_lenet", "pgd0.1", "0") == PRIORITY_TRAIN  # no D_R source
 
 
 def test_quick_config_says_its_scale():
