@@ -216,6 +216,13 @@ def train_params(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     if late:
         raise ConfigError(f"{where}.lr_milestones: {late} not before the last epoch ({hp['epochs']}) of recipe "
                           f"'{recipe}', so the learning rate never decays there; use milestones below {hp['epochs']}")  # fmt: skip
+    if hp.get("mix"):  # D_mix mixes a training set with the robust versions of the same images
+        built = robust_dataset_params(config, dataset)["train_subset"]
+        if built != hp.get("train_subset"):
+            raise ConfigError(f"recipe '{recipe}' on {dataset} trains on {hp.get('train_subset') or 'all the'} images, "
+                              f"but its robust dataset D_R is built from {built or 'all the'} "
+                              f"(robust_dataset.train_subset, null: datasets.{dataset}.train_subset): set "
+                              f"robust_dataset.train_subset to {hp.get('train_subset')}")  # fmt: skip
     size = training_images(config, dataset)
     if size is not None and hp.get("train_subset") is not None and hp["train_subset"] > size:
         raise ConfigError(f"recipe '{recipe}' on {dataset}: {hp['train_subset']} training images asked for (train_subset "

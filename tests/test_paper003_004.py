@@ -204,13 +204,22 @@ def test_robust_dataset_moves_representations_towards_their_targets_and_keeps_la
     save_robust_dataset(robust, source, {"steps": 30, "step_size": 0.05}, stats, tmp_path / "rd.pt")
     hp = {"dataset": "fashion_mnist", "recipe": "mix1", "mix": {"alpha": 1.0, "source": source, "steps": 30,
                                                                 "step_size": 0.05}}  # fmt: skip
-    assert torch.equal(load_robust_dataset(tmp_path / "rd.pt", hp, 12).images, robust.images)
-    # a recipe on fewer images gets the robust versions of its own (the first n); on more, a clear error
-    assert torch.equal(load_robust_dataset(tmp_path / "rd.pt", hp, 5).images, robust.images[:5])
-    with pytest.raises(ValueError, match="set robust_dataset.train_subset to at least 13"):
-        load_robust_dataset(tmp_path / "rd.pt", hp, 13)
+    assert torch.equal(load_robust_dataset(tmp_path / "rd.pt", hp).images, robust.images)
     with pytest.raises(ValueError, match="asks for"):
-        load_robust_dataset(tmp_path / "rd.pt", {**hp, "mix": {**hp["mix"], "steps": 1000}}, 12)
+        load_robust_dataset(tmp_path / "rd.pt", {**hp, "mix": {**hp["mix"], "steps": 1000}})
+
+
+def test_d_mix_trains_on_the_images_its_robust_dataset_is_built_from():
+    from invrob.config import ConfigError
+    from invrob.pipeline import robust_dataset_params, train_params
+
+    quick = load_config("quick.yaml")  # D_R from the p003 schedule's 12000 images, not the dataset's 24000
+    assert robust_dataset_params(quick, "fashion_mnist")["train_subset"] == 12000
+    assert train_params(quick, "fashion_mnist", "stdcnn", "mix0.5-schedp003")["train_subset"] == 12000
+    quick["robust_dataset"]["train_subset"] = None
+    with pytest.raises(ConfigError, match=r"built from 24000 .*set robust_dataset.train_subset to 12000"):
+        train_params(quick, "fashion_mnist", "stdcnn", "mix0.5-schedp003")
+    assert train_params(quick, "fashion_mnist", "stdcnn", "rot0-schedp003")["train_subset"] == 12000  # no D_R
 
 
 def test_mix_batch_replaces_the_first_alpha_fraction():
@@ -227,7 +236,7 @@ def test_training_on_d_mix_with_snapshots(tmp_path):
     for split in ("train", "test"):
         torch.save({"images": data.images, "labels": data.labels}, tmp_path / f"{split}.pt")
     source = {"arch": "stdcnn", "recipe": "rot0", "seed": 0}
-    save_robust_dataset(_images(64, seed=3), source, {"steps": 1, "step_size": 0.1}, {}, tmp_path / "rd.pt")
+    save_robust_dataset(_images(16, seed=3), source, {"steps": 1, "step_size": 0.1}, {}, tmp_path / "rd.pt")
     hp = {"dataset": "fashion_mnist", "arch": "stdcnn", "recipe": "mix0.5-wok2-kl", "optimizer": "sgd", "lr": 0.01,
           "batch_size": 16, "epochs": 3, "rotation": 0, "mix": {"alpha": 0.5, "source": source, "steps": 1,
           "step_size": 0.1}, "spatial": {"method": "wok", "k": 2, "max_deg": 30.0, "max_px": 3.0, "regularizer": "kl",

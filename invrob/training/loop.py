@@ -157,7 +157,7 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
             raise ValueError(f"recipe '{hp['recipe']}' trains on D_mix: pass the robust dataset (robust_path)")
         from .robust_dataset import load_robust_dataset
 
-        robust_set = load_robust_dataset(robust_path, hp, len(train_set)).to(device)
+        robust_set = load_robust_dataset(robust_path, hp).to(device)
 
     torch.manual_seed(seed)
     model = build_model(hp["arch"], train_set.spec)

@@ -89,9 +89,8 @@ def save_robust_dataset(robust: TensorDataset, source: dict, settings: dict, sta
                        "source": source, "settings": settings, "stats": stats}, path)  # fmt: skip
 
 
-def load_robust_dataset(path: str | Path, hp: dict, n_train: int) -> TensorDataset:
-    """The D_R file of a ``mix{α}`` recipe that trains on ``n_train`` images, checked against the source
-    model and settings it asks for; the robust versions of those images."""
+def load_robust_dataset(path: str | Path, hp: dict) -> TensorDataset:
+    """The D_R file of a ``mix{α}`` recipe, checked against the source model and settings it asks for."""
     try:
         blob = load_pt(path)
     except UnreadableFile as exc:
@@ -104,12 +103,4 @@ def load_robust_dataset(path: str | Path, hp: dict, n_train: int) -> TensorDatas
     if blob["dataset"] != hp["dataset"] or blob["source"] != source or blob["settings"] != settings:
         raise ValueError(f"{path} was built for {blob['dataset']} from {blob['source']} with {blob['settings']}, but "
                          f"recipe '{hp['recipe']}' asks for {hp['dataset']} from {source} with {settings}")  # fmt: skip
-    images, labels = blob["images"], blob["labels"]
-    if n_train > len(images):
-        raise ValueError(f"{path} holds the robust versions of {len(images)} training images, but recipe "
-                         f"'{hp['recipe']}' trains on {n_train}: set robust_dataset.train_subset to at least "
-                         f"{n_train} (or null) and rerun snakemake")  # fmt: skip
-    # D_R's image i is the robust version of training image i of its (sub)set; subsets are prefixes of one
-    # permutation, so where D_R was built from a subset, a recipe that trains on a smaller one mixes in the
-    # robust versions of exactly its own images (from the whole split: of as many of the split's images)
-    return TensorDataset(images[:n_train], labels[:n_train], get_spec(hp["dataset"]))
+    return TensorDataset(blob["images"], blob["labels"], get_spec(hp["dataset"]))
