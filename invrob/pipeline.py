@@ -57,10 +57,9 @@ def _trained_under_attack_on(config: dict, model: dict, images: int) -> bool:
     """Whether ``model`` (a plan's) is one of the attack-in-the-loop trainings given ``images`` images."""
     try:
         hp = recipe_hparams(config, model["dataset"], model["arch"], model["recipe"])
-        under_attack = trains_under_attack(parse_recipe(model["recipe"]))
     except RecipeError:
         return False  # check_config reports it
-    return under_attack and hp.get("train_subset") == images
+    return trains_under_attack(hp) and hp.get("train_subset") == images  # hp holds the parsed recipe's tokens
 
 
 def report_caption(config: dict, section: str, name: str, claims: list[dict]):
@@ -239,10 +238,10 @@ PRIORITY_TRAIN, PRIORITY_CHAIN = 1, 10
 
 def train_priority(config: dict, dataset: str, arch: str, recipe: str, seed) -> int:
     """The priority of one training job (see ``PRIORITY_TRAIN``)."""
-    src = ((config.get("robust_dataset") or {}).get("sources") or {}).get(dataset)
-    feeds_robust_dataset = src is not None and (src["arch"], src["recipe"], int(src.get("seed", 0))) == (
-        arch, recipe, int(seed))  # fmt: skip
-    return PRIORITY_CHAIN if feeds_robust_dataset else PRIORITY_TRAIN
+    if dataset not in ((config.get("robust_dataset") or {}).get("sources") or {}):
+        return PRIORITY_TRAIN
+    src = robust_source(config, dataset)  # with its default seed
+    return PRIORITY_CHAIN if (src["arch"], src["recipe"], int(src["seed"])) == (arch, recipe, int(seed)) else PRIORITY_TRAIN
 
 
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:

@@ -7,6 +7,7 @@ from invrob import report as results_report
 from invrob.checks import check_config
 from invrob.evaluation.settings import evaluation_settings
 from invrob.pipeline import (
+    PRIORITY_CHAIN,
     all_targets,
     claim_plans,
     claims_evaluations,
@@ -17,8 +18,6 @@ from invrob.pipeline import (
     front_page,
     gpu_jobs_expected,
     job_code,
-    PRIORITY_CHAIN,
-    train_priority,
     not_a_target_pattern,
     report_caption,
     robust_dataset_input,
@@ -27,6 +26,7 @@ from invrob.pipeline import (
     snapshot_list,
     target_names,
     train_params,
+    train_priority,
     unknown_target_message,
     warm_start_input,
 )

@@ -49,7 +49,7 @@ def _schedule(config: dict, name: str, recipe: str) -> dict:
 
 
 def trains_under_attack(specific: dict) -> bool:
-    """Whether a parsed recipe's training attacks every batch (PGD/TRADES at ε > 0, worst-of-k with k > 1,
+    """Whether a parsed recipe's (or its hparams') training attacks every batch (PGD/TRADES at ε > 0, worst-of-k with k > 1,
     S-PGD): k + 1 forward–backward passes per image instead of one, so a smaller scale may give these
     trainings fewer images (``datasets.<d>.attacked_train_subset``)."""
     adv, spatial = specific.get("adversarial"), specific.get("spatial") or {}
