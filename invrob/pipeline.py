@@ -299,7 +299,7 @@ def scale_note(config: dict, dataset: str) -> str:
     return ", ".join(parts)
 
 
-OPTIMISER_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "lr_milestones", "lr_gamma")
+OPTIMISER_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "lr_milestones", "lr_gamma", "eps_warmup_epochs")
 
 
 def own_optimiser(config: dict) -> list[str]:

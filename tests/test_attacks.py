@@ -161,6 +161,22 @@ def test_deepfool_on_an_affine_model_reaches_the_nearest_hyperplane_in_one_step(
     assert DeepFool(model, overshoot=0.02).perturb(x).shape == x.shape
 
 
+def test_deepfool_without_clipping_reaches_boundaries_outside_the_image_range_and_with_it_stays_inside():
+    # black images (all pixels 0) of an affine model: the nearest boundary lies partly below 0
+    torch.manual_seed(1)
+    w, b = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+    model = Affine(w, b)
+    x = torch.zeros(3, 6, dtype=torch.float64)
+    c = model(x).argmax(1)
+    free = DeepFool(model, overshoot=0.0)
+    x_adv = free.perturb(x)
+    f = model(x[:1])[0]
+    nearest = min((f[k] - f[c[0]]).abs() / (w[k] - w[c[0]]).norm() for k in range(4) if k != c[0])
+    assert torch.allclose((x_adv - x).norm(dim=1), nearest.expand(3), atol=1e-10) and (x_adv < 0).any()
+    boxed = DeepFool(model, overshoot=0.02, clip=True)
+    assert boxed.perturb(x).min() >= 0 and boxed.perturb(x).max() <= 1
+
+
 def test_deepfool_leaves_images_without_a_gradient_in_place_instead_of_returning_nan():
     # every hidden ReLU off for the first images (a dead representation): constant logits, zero Jacobian
     hidden = nn.Linear(6, 3)
@@ -182,7 +198,7 @@ def test_deepfool_matches_torchattacks_on_correctly_classified_images():
     x = torch.rand(24, 1, 8, 8, dtype=torch.float64)
     with torch.no_grad():
         y = net(x).argmax(1)  # labels = predictions: every image is "correctly classified"
-    ours = DeepFool(net, overshoot=0.02, max_iter=50)
+    ours = DeepFool(net, overshoot=0.02, max_iter=50, clip=True)
     ref = torchattacks.DeepFool(net, steps=50, overshoot=0.02)
     assert torch.allclose(ours.perturb(x, y), ref(x, y), atol=1e-10)
     assert ours.converged.sum() >= 20  # a few stall against the [0, 1] box, in both implementations

@@ -26,7 +26,7 @@ from invrob.io import load_checkpoint
 from invrob.models import build_model
 from invrob.pipeline import figure_plan, warm_start_input
 from invrob.training.hparams import recipe_hparams
-from invrob.training.loop import curriculum_stage, epoch_settings, train
+from invrob.training.loop import curriculum_stage, epoch_settings, train, warmed_up
 from invrob.training.losses import trades_loss
 from invrob.training.recipes import parse_recipe
 from invrob.transforms import affine_transform, random_affine, uniform_shifts
@@ -95,6 +95,29 @@ def test_attacked_trainings_get_their_own_subset_which_schedules_and_sizes_still
                       "pgd0.1-schedcusp": 4000, "rot0-n3000": 3000}  # fmt: skip
     ds["attacked_train_subset"] = None
     assert recipe_hparams(config, "fashion_mnist", "stdcnn", "pgd0.1")["train_subset"] == 24000
+
+
+def test_the_epsilon_warm_up_ramps_linearly_per_step_and_then_holds():
+    adv = {"method": "pgd", "eps": 0.3, "steps": 10, "eps_warmup_epochs": 2}
+    eps = [warmed_up(adv, e, b, 5)["eps"] for e in range(3) for b in range(5)]  # 5 batches per epoch
+    assert eps == pytest.approx([0.03 * k for k in range(1, 11)] + [0.3] * 5)
+    assert warmed_up(adv, 0, 0, 5)["steps"] == 10 and adv["eps"] == 0.3  # the spec itself is not changed
+    plain = {"method": "pgd", "eps": 0.3}
+    assert warmed_up(plain, 0, 0, 5) is plain and warmed_up(None, 0, 0, 5) is None
+
+
+def test_the_warm_up_goes_to_fixed_epsilon_attack_trainings_only():
+    config = load_config("quick.yaml")
+    config["training"]["stdcnn"]["eps_warmup_epochs"] = 2
+    spec = {r: recipe_hparams(config, "fashion_mnist", "stdcnn", r) for r in
+            ("rot60", "pgd0", "pgd0.2", "trades0.1", "pgd0.1-schedcusp", "cusp-rot120_150_180-pgd0.025_0.05_0.1-schedcusp")}
+    assert all("eps_warmup_epochs" not in hp for hp in spec.values())  # kept out of the top level
+    assert [spec[r]["adversarial"]["eps_warmup_epochs"] for r in ("pgd0.2", "trades0.1")] == [2, 2]
+    assert "adversarial" not in spec["pgd0"] and "adversarial" not in spec["rot60"]
+    # a schedule (a paper's own recipe) and a curriculum bring their own ramp
+    assert all("eps_warmup_epochs" not in spec[r]["adversarial"] for r in list(spec)[-2:])
+    # the paper config has none
+    assert "eps_warmup_epochs" not in recipe_hparams(load_config(), "mnist", "madry_lenet", "pgd0.3")["adversarial"]
 
 
 def test_attacked_train_subset_above_train_subset_is_refused():

@@ -174,15 +174,15 @@ def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterabl
 
 def deepfool_distances(model, data: TensorDataset, batch_size: int = 500, overshoot: float = 0.02,
                        max_iter: int = 50, transform: Transform | None = None,
-                       unit: torch.Tensor | None = None) -> dict:  # fmt: skip
+                       unit: torch.Tensor | None = None, clip: bool = False) -> dict:  # fmt: skip
     """Average perturbation distance (paper 000 §3.1): mean ℓ2 norm of the DeepFool perturbation,
     in pixels or, with ``unit`` (σ), of the perturbation of the normalised input (x′ − x)/σ.
 
     Every test point counts (DeepFool starts from the model's own prediction); points that did
     not change label within ``max_iter`` keep their last perturbation and are counted in
-    ``not_converged``.
+    ``not_converged``.  ``clip`` keeps every iterate in [0, 1] (see ``DeepFool``).
     """
-    attack = DeepFool(model, overshoot, max_iter, unit)
+    attack = DeepFool(model, overshoot, max_iter, unit, clip)
     norms, converged = [], []
     for _, x in float_batches(data.images, batch_size, transform):
         x_adv = attack.perturb(x)

@@ -97,7 +97,7 @@ def _deepfool(rotated: bool):
     def evaluate(model, data, settings, log, training) -> dict:
         transform = _test_rotation(data, settings, training, rotated)
         out = deepfool_distances(model, data, settings["batch_size"], settings["overshoot"], settings["max_iter"],
-                                 transform, _unit(settings, data))  # fmt: skip
+                                 transform, _unit(settings, data), settings.get("clip", False))  # fmt: skip
         log(f"DeepFool: mean ℓ2 distance {out['mean_l2']:.4f} ({settings['epsilon_space']} units) over "
             f"{out['points']} points ({out['not_converged']} not converged)")  # fmt: skip
         return {**out, "test_rotation": float(training["rotation"]) if rotated else 0.0,

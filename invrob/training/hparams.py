@@ -91,8 +91,12 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
         hp["train_subset"] = n
     if "adversarial" in specific and specific["adversarial"]["eps"] == 0:
         del specific["adversarial"]  # ε = 0 is natural training: the attack's settings do not touch it
+    warmup = hp.pop("eps_warmup_epochs", None)  # a property of attack training, kept in its spec
     if "adversarial" in specific:
         adv = {**specific["adversarial"], "random_start": True, **attack}
+        # not under a schedule (a paper's own recipe, e.g. CuSP's rows, whose curricula are themselves ramps)
+        if warmup and "schedule" not in specific and not specific.get("curriculum"):
+            adv["eps_warmup_epochs"] = warmup
         if adv["method"] == "trades":
             adv["beta"] = float(ds["trades"]["beta"])
         specific["adversarial"] = adv

@@ -77,6 +77,17 @@ def epoch_settings(hp: dict, epoch: int) -> tuple[float, dict | None]:
     return _at_stage(hp["rotation"], stage), adv
 
 
+def warmed_up(adv: dict | None, epoch: int, batch: int, batches: int) -> dict | None:
+    """The adversarial spec of one training step: with ``eps_warmup_epochs`` W, ε grows linearly from
+    ε/(W·batches) at the first step to the full ε after W epochs (0-based ``epoch`` and ``batch`` of
+    ``batches`` per epoch), so that a small network is not attacked at full strength from its random
+    initialisation (where the quick scale's StdCNN collapses to a constant classifier)."""
+    warmup = adv.get("eps_warmup_epochs") if adv else None
+    if not warmup:
+        return adv
+    return {**adv, "eps": adv["eps"] * min(1.0, (epoch * batches + batch + 1) / (warmup * batches))}
+
+
 def augment(x: torch.Tensor, hp: dict, generator: torch.Generator, rotation: float | None = None) -> torch.Tensor:
     """The recipe's training augmentation of a float batch (``rotation`` overrides the recipe's range)."""
     if hp.get("crop_padding") or hp.get("horizontal_flip"):
@@ -188,6 +199,8 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
     n, bs = len(train_set), hp["batch_size"]
     adv = hp.get("adversarial")
     adv_note = f", {adv['method'].upper()}-{adv['steps']} training at ε={adv['eps']}" if adv and adv["eps"] else ""
+    if adv_note and adv.get("eps_warmup_epochs"):
+        adv_note += f" (ε ramped up over {adv['eps_warmup_epochs']:g} epochs)"
     shift_note = f", translation ±{hp['translation']}" if hp.get("translation") else ""
     if hp.get("spatial"):
         sp = hp["spatial"]
@@ -206,14 +219,15 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         t0, total_loss, correct = time.perf_counter(), 0.0, 0
         order = torch.randperm(n, generator=generator, device=device)
         steps = range(0, n, bs)
-        for start in tqdm(steps, desc=f"epoch {epoch + 1}/{hp['epochs']}", file=progress_file, mininterval=5,
-                          disable=progress_file is None):  # fmt: skip
+        for batch, start in enumerate(tqdm(steps, desc=f"epoch {epoch + 1}/{hp['epochs']}", file=progress_file, mininterval=5,
+                          disable=progress_file is None)):  # fmt: skip
             idx = order[start : start + bs]
             images, y = train_set.images[idx], train_set.labels[idx]
             if robust_set is not None:
                 images, y = mix_batch(images, y, robust_set, hp["mix"]["alpha"], generator)
             x = augment(to_float(images), hp, generator, rotation)
-            loss, logits = training_loss(model, x, y, adv, generator, hp.get("spatial"))
+            loss, logits = training_loss(model, x, y, warmed_up(adv, epoch, batch, len(steps)), generator,
+                                         hp.get("spatial"))  # fmt: skip
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
