@@ -55,8 +55,8 @@ def test_bad_recipe_names_are_explained(bad):
 def test_hparams_combine_recipe_arch_and_dataset():
     config = load_config("quick.yaml")
     hp = recipe_hparams(config, "fashion_mnist", "gcnn", "rot90")
-    assert hp == {"dataset": "fashion_mnist", "arch": "gcnn", "recipe": "rot90", "optimizer": "sgd", "lr": 0.05,
-                  "momentum": 0.9, "weight_decay": 0.0, "batch_size": 64, "epochs": 4,  # the quick scale's optimiser
+    assert hp == {"dataset": "fashion_mnist", "arch": "gcnn", "recipe": "rot90", "optimizer": "adam", "lr": 0.001,
+                  "momentum": 0.5, "weight_decay": 0.0, "batch_size": 64, "epochs": 4,  # the quick scale's optimiser
                   "lr_milestones": [3], "lr_gamma": 0.1,
                   "train_subset": 24000, "validation": 5000, "crop_padding": 0, "horizontal_flip": False,
                   "rotation": 90}  # fmt: skip
