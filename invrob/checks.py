@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from . import catalog
-from .attacks import ADVERTORCH_ATTACKS
 from .config import ConfigError, load_schema
 from .data.registry import DATASETS
 from .evaluation.settings import evaluation_settings, robustness_epsilons
@@ -45,9 +44,11 @@ def check_config(config: dict) -> None:
         if attack not in known_attacks:
             raise ConfigError(f"evaluation.attacks[{i}]: unknown attack '{attack}'; known: {sorted(known_attacks)} "
                               f"(each is declared by a module of invrob/attacks/)")  # fmt: skip
-        if config["evaluation"]["attack_backend"] == "advertorch" and attack not in ADVERTORCH_ATTACKS:
-            raise ConfigError(f"evaluation.attacks[{i}]: attack '{attack}' has no advertorch counterpart (advertorch "
-                              f"runs {', '.join(ADVERTORCH_ATTACKS)}); use evaluation.attack_backend: native")  # fmt: skip
+    for attack, scope in config["evaluation"]["per_attack"].items():
+        if attack not in known_attacks:
+            raise ConfigError(f"evaluation.per_attack.{attack}: unknown attack; known: {sorted(known_attacks)}")
+        _check_radii(f"evaluation.per_attack.{attack}.epsilons", scope.get("epsilons") or [])
+        _check_increasing(f"evaluation.per_attack.{attack}.epsilons", scope.get("epsilons") or [])
     _check_sizes_and_radii(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
     for section in ("figures", "tables"):
@@ -161,3 +162,6 @@ def _check_panel(config: dict, where: str, panel: dict) -> None:
     attack = panel.get("attack")
     if attack is not None and attack not in config["evaluation"]["attacks"]:
         raise ConfigError(f"{where}: attack '{attack}' is not listed in evaluation.attacks")
+    for attack in panel.get("attacks") or []:
+        if attack not in config["evaluation"]["attacks"]:
+            raise ConfigError(f"{where}: attack '{attack}' of 'attacks' is not listed in evaluation.attacks")

@@ -55,6 +55,10 @@ def paper_reference(name: str) -> tuple[str | None, str]:
     base = split_name(name)[0]
     if base in NAMED:
         return NAMED[base]
+    beyond = re.fullmatch(r"aa_(.+?)(_gap)?", base)  # a target's models under PGD and AutoAttack
+    if beyond:
+        paper, label = paper_reference(beyond.group(1))
+        return paper, f"{label}, PGD vs AutoAttack" + (" (gap table)" if beyond.group(2) else "")
     m = re.fullmatch(r"(?:p(\d{3})_)?(fig|table)(\d+)(?:_(\d+))?", base)
     if not m:
         return None, base

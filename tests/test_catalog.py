@@ -27,8 +27,13 @@ def test_the_schemas_enums_are_the_codes_registries():
     assert PANEL["transform"]["enum"] == PANEL["invariance"]["items"]["enum"] == list(names.INVARIANCE_FAMILIES)
     assert PANEL["epsilon_space"]["enum"] == list(EPSILON_SPACES)
     assert SCHEMA["properties"]["evaluation"]["properties"]["attack_backend"]["enum"] == list(BACKENDS)
-    # the keys a panel takes from its figure (a pareto figure's `table` names the cusp table it draws)
-    assert set(PANEL_KEYS) == set(PANEL) - {"kind", "panels", "table"}
+    from invrob.attacks.autoattack import ATTACKS, VERSIONS  # the schema's AutoAttack settings are the module's
+
+    assert SCHEMA["$defs"]["autoattack"]["properties"]["version"]["enum"] == list(VERSIONS)
+    assert set(SCHEMA["$defs"]["autoattack"]["properties"]) == set(ATTACKS["autoattack"]["settings"])
+    # the keys a panel takes from its figure (a pareto figure's `table` names the cusp table it draws, an
+    # attack_gap's `source` the target whose models it re-evaluates)
+    assert set(PANEL_KEYS) == set(PANEL) - {"kind", "panels", "table", "source"}
 
 
 def test_plugin_names_are_the_catalogs_not_the_schemas():
@@ -40,7 +45,7 @@ def test_plugin_names_are_the_catalogs_not_the_schemas():
     titles = catalog.architecture_titles()
     assert set(PAPER_CONFIG["training"]) == set(titles)  # every architecture has the papers' training settings
     assert titles["gcnn"] == "GCNN" and titles["p4vgg16"] == "P4-VGG16 (GCNN)"
-    assert catalog.attack_titles() == {"fgsm": "FGSM", "pgd": "PGD"}
+    assert catalog.attack_titles() == {"autoattack": "AutoAttack", "fgsm": "FGSM", "pgd": "PGD"}
     assert catalog.attack_defaults("pgd") == {} and catalog.attack_defaults("fgsm") == {}  # PGD's: datasets.*.pgd
 
 

@@ -101,6 +101,11 @@ def rotation_by_range(n: int, max_deg: float, generator: torch.Generator, device
     return lambda x, sl: affine_transform(x, angles[sl], mode=mode) if max_deg else x
 
 
+def per_image_flags(flags: torch.Tensor) -> str:
+    """A boolean per image as a compact string, '1' where true: e.g. which images an attack left correct."""
+    return "".join("1" if f else "0" for f in flags.tolist())
+
+
 def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], attack: str, settings: dict,
                        backend: str = "native", batch_size: int = 500, log=None,
                        transform: Transform | None = None, unit: torch.Tensor | None = None) -> dict:  # fmt: skip
@@ -109,13 +114,16 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
     ε and the PGD step are in pixel units, or with ``unit`` (the dataset's std, 1×C×1×1) in units
     of the normalised input (``attacks.in_pixels``).
 
+    ``correct`` holds, per ε, which test images the attack left correctly classified (``per_image_flags``:
+    one character per image, in the order of ``data``), so two attacks can be compared image by image.
+
     ``transform`` (e.g. ``rotation_by_range``) is applied to the test images before they are
     attacked: the profile on rotated test data.  Fooling is measured against the model's own
     prediction on the (transformed) clean image.  ε = 0 is not attacked: both PGD and FGSM are
     the identity there, so the clean predictions are reused.
     """
     clean = predict(model, data.images, batch_size, transform)
-    out = {"epsilon": [], "accuracy": [], "one_minus_fooling_rate": []}
+    out = {"epsilon": [], "accuracy": [], "one_minus_fooling_rate": [], "correct": []}
     for eps in epsilons:
         eps = float(eps)
         if eps == 0.0:
@@ -128,9 +136,12 @@ def robustness_profile(model, data: TensorDataset, epsilons: Iterable[float], at
                 with torch.no_grad():
                     preds.append(model(x_adv).argmax(1))
             adv = torch.cat(preds)
+            if getattr(attacker, "stages", None):  # an ensemble's seconds and images fooled per attack (AutoAttack)
+                out.setdefault("stages", {})[f"{eps:g}"] = attacker.stages
         out["epsilon"].append(eps)
         out["accuracy"].append(fraction_equal(adv, data.labels))
         out["one_minus_fooling_rate"].append(1.0 - fooling_rate(clean, adv))
+        out["correct"].append(per_image_flags(adv == data.labels))
         if log:
             log(f"{attack} eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, "
                 f"1-fooling {out['one_minus_fooling_rate'][-1]:.4f}")  # fmt: skip

@@ -168,11 +168,23 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
     return model, ckpt
 
 
+def _select(split: TensorDataset, settings: dict) -> TensorDataset:
+    test = split.subset(settings.get("test_subset"))
+    return test.balanced(settings["attacked"]) if settings.get("attacked") is not None else test
+
+
 def test_images(data_dir: str | Path, dataset: str, settings: dict) -> TensorDataset:
     """The test images of an evaluation: the ``test_subset``, and of those the class-balanced
     ``attacked`` subset when an attack runs on fewer (``evaluation.robustness_test_subset``)."""
-    test = load_split(data_dir, dataset, "test").subset(settings.get("test_subset"))
-    return test.balanced(settings["attacked"]) if settings.get("attacked") is not None else test
+    return _select(load_split(data_dir, dataset, "test"), settings)
+
+
+def test_positions(data_dir: str | Path, dataset: str, settings: dict) -> list[int]:
+    """Which images of the test split ``test_images`` are, in its order: the same selection applied to
+    the positions themselves, so per-image outcomes of evaluations on different subsets can be matched."""
+    split = load_split(data_dir, dataset, "test")
+    positions = torch.arange(len(split)).view(-1, 1, 1, 1)
+    return _select(TensorDataset(positions, split.labels, split.spec), settings).images.flatten().tolist()
 
 
 def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, settings: dict,
@@ -190,6 +202,8 @@ def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, sett
         f"{ckpt['dataset']} test images, device {device}")  # fmt: skip
     t0 = time.perf_counter()
     results = EVALUATIONS[base](model, test_set, settings, log, ckpt["hparams"])
+    if "correct" in results:  # per-image outcomes: which test images they are
+        results["test_positions"] = test_positions(data_dir, ckpt["dataset"], settings)
     return {
         "evaluation": name,
         "dataset": ckpt["dataset"],

@@ -8,6 +8,7 @@ The config is the validated one: its defaults are the schema's (config/schema.ya
 from __future__ import annotations
 
 from .. import catalog
+from ..attacks import ADVERTORCH_ATTACKS
 from ..config import ConfigError
 from ..data.registry import DATASETS
 from ..units import parse_epsilon
@@ -21,16 +22,23 @@ def attacked_subset(config: dict, dataset: str) -> int | None:
     return subset if subset is not None and (test is None or subset < test) else test
 
 
-def _attacked(config: dict, dataset: str) -> dict:
+def _attacked(config: dict, dataset: str, attack: str | None = None) -> dict:
     """The settings of an attack evaluation's images: ``attacked`` (the class-balanced subset of the
-    ``test_subset`` it runs on) when ``robustness_test_subset`` is smaller than the test subset."""
+    ``test_subset`` it runs on) when ``robustness_test_subset`` is smaller than the test subset, or the
+    robustness ``attack``'s own ``per_attack.{attack}.test_images`` is (a subset of those: ``balanced``)."""
     attacked = attacked_subset(config, dataset)
+    own = config["evaluation"]["per_attack"].get(attack, {}).get("test_images")
+    if own is not None and (attacked is None or own < attacked):
+        attacked = own
     return {} if attacked == config["datasets"][dataset].get("test_subset") else {"attacked": attacked}
 
 
-def robustness_epsilons(config: dict, dataset: str) -> list[float]:
-    """The ε grid of the dataset's robustness profiles (``datasets.*.epsilons``, else ``evaluation.epsilons``)."""
-    return [parse_epsilon(e) for e in config["datasets"][dataset].get("epsilons") or config["evaluation"]["epsilons"]]
+def robustness_epsilons(config: dict, dataset: str, attack: str | None = None) -> list[float]:
+    """The ε grid of the dataset's robustness profiles (``evaluation.per_attack.{attack}.epsilons``, else
+    ``datasets.*.epsilons``, else ``evaluation.epsilons``)."""
+    grid = (config["evaluation"]["per_attack"].get(attack, {}).get("epsilons")
+            or config["datasets"][dataset].get("epsilons") or config["evaluation"]["epsilons"])  # fmt: skip
+    return [parse_epsilon(e) for e in grid]
 
 
 def attack_settings(config: dict, dataset: str, attack: str) -> dict:
@@ -60,8 +68,10 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
     elif e.family == "invariance":
         settings["ranges"] = list(ev["translation_ranges"])
     elif e.family == "robustness":
-        settings.update(**_attacked(config, dataset), epsilons=robustness_epsilons(config, dataset),
-                        backend=ev["attack_backend"], attack=attack_settings(config, dataset, e.variant))  # fmt: skip
+        # advertorch has PGD and FGSM only: the other attacks (AutoAttack, …) always run on the native engine
+        backend = ev["attack_backend"] if e.variant in ADVERTORCH_ATTACKS else "native"
+        settings.update(**_attacked(config, dataset, e.variant), epsilons=robustness_epsilons(config, dataset, e.variant),
+                        backend=backend, attack=attack_settings(config, dataset, e.variant))  # fmt: skip
     elif e.family == "deepfool":
         settings.update(**_attacked(config, dataset), **ev["deepfool"])
     elif e.family == "spatial":

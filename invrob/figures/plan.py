@@ -39,7 +39,8 @@ class PlanError(ValueError):
 
 
 # the keys a figure's top level gives every panel: the schema's (config/schema.yaml, $defs.panel)
-PANEL_KEYS = tuple(k for k in load_schema()["$defs"]["panel"]["properties"] if k not in ("kind", "panels", "table"))
+PANEL_KEYS = tuple(k for k in load_schema()["$defs"]["panel"]["properties"]
+                   if k not in ("kind", "panels", "table", "source"))  # fmt: skip
 # what a panel without the key means (the schema says so in the key's description; filling these in at
 # validation would give every panel of every kind keys that most kinds do not read)
 PANEL_DEFAULTS = {"method": "pgd", "rotation": 180, "transform": "rotation"}
@@ -60,13 +61,22 @@ def stand_in(config: dict, what: str, name: str) -> str:
 
 
 def _entry(config: dict, section: str, name: str) -> dict:
-    """The config entry of a figure/table; a `pareto` figure takes the rows of the table it names."""
+    """The config entry of a figure/table; a `pareto` figure takes the rows of the table it names, and an
+    entry with a ``source`` takes the panels and keys of the figure or table it names (its own keys win;
+    ``source_kind`` says what the source is, for kinds that re-evaluate another target's models)."""
     entry = config[section][name]
     if entry.get("kind") == "pareto":
         table = entry.get("table")
         if table not in (config.get("tables") or {}) or config["tables"][table].get("kind") != "cusp":
             raise PlanError(f"{section}.{name}: 'table' must name a table of kind 'cusp' under 'tables:'")
         entry = {**config["tables"][table], **{k: v for k, v in entry.items() if k != "table"}}
+    if "source" in entry:
+        where = [s for s in ("figures", "tables") if entry["source"] in (config.get(s) or {})]
+        if not where or "source" in config[where[0]][entry["source"]]:
+            raise PlanError(f"{section}.{name}: 'source' must name a figure or table of the config that has no "
+                            f"source of its own (got '{entry['source']}')")  # fmt: skip
+        source = _entry(config, where[0], entry["source"])
+        entry = {**source, **{k: v for k, v in entry.items() if k != "source"}, "source_kind": source["kind"]}
     return entry
 
 
@@ -81,7 +91,7 @@ def _panels(config: dict, section: str, name: str) -> list[dict]:
     entry = _entry(config, section, name)
     if entry.get("kind") == "theorem2":
         return [_theory_panel()]
-    defaults = {k: entry[k] for k in PANEL_KEYS if k in entry}
+    defaults = {k: entry[k] for k in (*PANEL_KEYS, "source_kind") if k in entry}
     panels = []
     for raw in entry.get("panels") or [{}]:
         p = {**defaults, **raw}
@@ -236,7 +246,7 @@ def panel_subsets(config: dict, section: str) -> list[str]:
     MNIST or CIFAR)."""
     out = []
     for name, entry in (config.get(section) or {}).items():
-        datasets = _paper_datasets(entry) if entry.get("kind") != "pareto" else []
+        datasets = _paper_datasets(_entry(config, section, name)) if entry.get("kind") != "pareto" else []
         if len(datasets) > 1:
             names = (f"{name}{PANEL_SUBSET}{ds}" for ds in datasets if ds)
             out += [n for n in names if n not in config[section]]

@@ -54,6 +54,8 @@ def attack_label(evaluation: dict) -> str:
     if "steps" in s:
         start = ", random start" if s.get("random_start") else ""
         return f"{title}-{s['steps']} (step {s['step_size']:.3g}{start}{space})"
+    if "version" in s:  # AutoAttack: 'AutoAttack (fast)'
+        return f"{title} ({s['version']}{space})"
     return title + (f" ({space.removeprefix(', ')})" if space else "")
 
 

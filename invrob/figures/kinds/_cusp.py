@@ -13,7 +13,8 @@ from ._checks import require_epsilon_on_grid, require_test_ranges
 
 def models(config: dict, panel: dict, where: str) -> list[dict]:
     """The models of kinds cusp and pareto: one model per row of the table (group: the row number, from 1), labelled as the config writes it."""
-    evals = ["clean", robustness_evaluation(panel, False, "pgd"), "invariance-rotation"]
+    # the PGD column's profile (kind attack_gap asks for the rows' models under its attacks instead)
+    evals = ["clean", robustness_evaluation(panel, False, panel.get("attack") or "pgd"), "invariance-rotation"]
     return [{**model_entry(config, panel["dataset"], panel["arch"], recipe, i + 1, evals, panel.get("seeds")),
              "label": label} for i, (label, recipe) in enumerate(cusp_rows(panel, where))]  # fmt: skip
 
