@@ -119,9 +119,15 @@ def claims_input(config: dict) -> str:
 def claim_plans(config: dict, claims: list[dict]) -> dict:
     """{target: plan} of every configured figure or table the claims read."""
     plans = {}
-    for name in targets_of(claims):
+    wanted = targets_of(claims)
+    for name in wanted:
         for section in ("figures", "tables"):
             if name in (config.get(section) or {}):
+                plans[name] = figure_plan(config, name, section)
+    # and the targets that put their models under other attacks (AutoAttack: the scoreboard's second verdict)
+    for section in ("figures", "tables"):
+        for name, entry in (config.get(section) or {}).items():
+            if entry.get("source") in wanted and name not in plans:
                 plans[name] = figure_plan(config, name, section)
     return plans
 

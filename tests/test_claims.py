@@ -241,3 +241,50 @@ def test_a_band_of_the_papers_numbers_is_judged_at_paper_scale_only():
             assert row["verdict"] == "holds" and row["ours"] == "0.8 vs 0.9"
         else:
             assert row["verdict"] == "not judged" and "judged_at: paper" in row["detail"]
+
+
+def test_adversarial_claims_are_judged_again_under_autoattack_on_the_same_models():
+    config = load_config("quick.yaml")
+    falling = claim(id="fall", type="trend", expect="decreasing",
+                    series={"target": "fig1", "evaluation": "robustness", "x": 0.1, "y": "accuracy"})
+    invariance = claim(id="inv", type="trend", expect="increasing",
+                       series={"target": "fig1", "evaluation": "invariance-rotation", "x": 180, "y": "invariance"})
+    rotated = claim(id="rot", type="trend", expect="decreasing",
+                    series={"target": "fig12", "evaluation": "robustness-rotated", "x": 0.1, "y": "accuracy"})
+    row = "Aug 180 → CuSP (PGD, 120-150-180, {eps_list})"
+    cusp = claim(id="cusp", type="compare", expect={"op": ">"},
+                 a={"target": "cusp_table1", "model": row, "evaluation": "cusp", "y": "adv"},
+                 b={"target": "cusp_table1", "model": "PGD (Aug 0)", "evaluation": "cusp", "y": "adv"})
+    plans = claim_plans(config, [falling, invariance, rotated, cusp])
+    assert plans["aa_fig1"]["source"] == "fig1" and plans["aa_cusp_table1"]["source"] == "cusp_table1"
+    files = {}
+    for plan in (plans["fig1"], plans["aa_fig1"]):
+        for model in plan["panels"][0]["models"]:
+            theta = model["group"]
+            for by_ev in model["evals"].values():
+                for name, path in by_ev.items():
+                    # PGD: falls with θ; AutoAttack: the same models all at 0.05 (a flat, failed trend)
+                    acc = 0.05 if "autoattack" in name else 0.6 - theta / 400
+                    files[path] = {"results": {"epsilon": [0.0, 0.1], "accuracy": [0.9, acc], "theta": [0, 180],
+                                               "invariance": [1.0, 0.2 + theta / 400]}}  # fmt: skip
+    for plan in (plans["cusp_table1"], plans["aa_cusp_table1"]):
+        for i, model in enumerate(plan["panels"][0]["models"]):
+            for by_ev in model["evals"].values():
+                files[by_ev["clean"]] = {"results": {"accuracy": 0.8}}
+                files[by_ev["invariance-rotation"]] = {"results": {"theta": [0, 180], "accuracy": [0.8, 0.1],
+                                                                   "invariance": [1, 0.2]}}  # fmt: skip
+                files[by_ev["robustness-pgd"]] = {"results": {"epsilon": [0.0, 0.1], "accuracy": [0.8, 0.1 + i / 50]}}
+                if "robustness-autoattack" in by_ev:  # under AutoAttack the last rows lose their edge
+                    files[by_ev["robustness-autoattack"]] = {"results": {"epsilon": [0.0, 0.1],
+                                                                         "accuracy": [0.8, 0.3 - i / 50]}}
+    rows = {r["id"]: r for r in scoreboard(plans, [falling, invariance, rotated, cusp], "quick",
+                                           files.__getitem__, files.__contains__)}  # fmt: skip
+    assert rows["fall"]["verdict"] == "holds" and rows["fall"]["verdict_autoattack"] == "fails"
+    assert rows["fall"]["ours_autoattack"].endswith("0.05 → 0.05 → 0.05 → 0.05")
+    assert rows["inv"]["verdict_autoattack"] == ""  # not an adversarial claim
+    assert rows["rot"]["verdict_autoattack"].startswith("not measured: no AutoAttack profile on rotated")
+    assert rows["cusp"]["verdict"] == "holds" and rows["cusp"]["verdict_autoattack"] == "fails"
+    # rows 15 and 3 (i = 14, 2): PGD 0.1 + i/50, AutoAttack 0.3 − i/50
+    assert rows["cusp"]["ours"] == "0.38 vs 0.14" and rows["cusp"]["ours_autoattack"] == "0.02 vs 0.26"
+    inputs = claim_inputs(plans, [falling], set(files), exists=lambda p: False)
+    assert any("robustness-autoattack" in f for f in inputs) and any("robustness-pgd" in f for f in inputs)

@@ -43,7 +43,7 @@ REDUCE = {"min": min, "max": max, "mean": lambda v: sum(v) / len(v)}
 OVER_SNAPSHOTS = {**REDUCE, "last": lambda v: v[-1]}
 VERDICTS = ("holds", "fails", "not judged", "not measured", "not built")
 CSV_HEADER = ["id", "paper", "where", "type", "quote", "quantity", "paper_value", "tolerance", "ours", "verdict",
-              "detail", "scale"]  # fmt: skip
+              "detail", "ours_autoattack", "verdict_autoattack", "scale"]  # fmt: skip
 
 
 class ClaimError(ValueError):

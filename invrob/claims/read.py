@@ -175,7 +175,7 @@ class Reader:
 
         evals = {f: self._load(f) for f in _panel_files(panel)}
         try:
-            _, stats = cusp_rows_stats({"panels": [panel]}, evals)
+            _, stats = cusp_rows_stats({"panels": [panel]}, evals, sel.get("attack", "pgd"))
         except ValueError as exc:  # the table's ε or θ is not on the evaluated grid
             raise NotMeasured(str(exc)) from None
         row = next((r for r in stats if r["index"] == _model(panel, sel["model"])["group"]), None)

@@ -104,6 +104,63 @@ def judge(claim: dict, reader: Reader) -> dict:
         raise ClaimError(f"config/claims.yaml: claim '{claim['id']}': {exc}") from None
 
 
+ADVERSARIAL_ROLES = ("robustness", "robustness-rotated")  # selector roles an attack computes (and cusp's adv)
+SECOND_ATTACK = "autoattack"
+
+
+def _counterpart(plans: dict, target: str) -> dict | None:
+    """The plan that puts ``target``'s models under AutoAttack (a figure's attack_profiles, else a table's)."""
+    found = [p for p in plans.values() if p.get("source") == target
+             and SECOND_ATTACK in (p["panels"][0].get("attacks") or ["pgd", SECOND_ATTACK])]  # fmt: skip
+    return next((p for p in found if p["kind"] == "attack_profiles"), found[0] if found else None)
+
+
+def under_second_attack(claim: dict, plans: dict) -> dict | None:
+    """The claim with every adversarial selector read from its target's AutoAttack counterpart (same panel,
+    by dataset and model; same model, grid point and quantity), or None when no selector is adversarial.
+    A selector with no counterpart raises ``NotMeasured``."""
+    changed, out = False, dict(claim)
+    for key in ("value", "series", "a", "b"):
+        sel = claim.get(key)
+        adversarial = sel is not None and (sel.get("evaluation") in ADVERSARIAL_ROLES
+                                           or (sel.get("evaluation") == "cusp" and sel.get("y") in ("adv", "pareto")))  # fmt: skip
+        if not adversarial:
+            continue
+        changed = True
+        if sel.get("evaluation") == "robustness-rotated":
+            raise NotMeasured("no AutoAttack profile on rotated test data is configured")
+        twin = _counterpart(plans, sel["target"])
+        if twin is None:
+            raise NotMeasured(f"no AutoAttack counterpart of {sel['target']} (a target with source: {sel['target']})")
+        source = Reader(plans, read=lambda p: {}).panel(sel)
+        index = next((i for i, p in enumerate(twin["panels"])
+                      if (p["dataset"], p["arch"]) == (source["dataset"], source["arch"])), None)  # fmt: skip
+        if index is None:
+            raise NotMeasured(f"{twin['name']} has no panel of {source['arch']} on {source['dataset']}")
+        new = {**sel, "target": twin["name"], "panel": index}
+        if sel["evaluation"] == "cusp":
+            new["attack"] = SECOND_ATTACK
+        else:
+            new["evaluation"] = f"robustness-{SECOND_ATTACK}"
+        out[key] = new
+    return out if changed else None
+
+
+def judge_both(claim: dict, reader: Reader) -> dict:
+    """``judge`` under the claim's own attack (PGD, FGSM), and for an adversarial claim under AutoAttack too
+    (``ours_autoattack``, ``verdict_autoattack``; empty for the others)."""
+    row = judge(claim, reader)
+    try:
+        second = under_second_attack(claim, reader.plans)
+    except NotMeasured as exc:
+        return {**row, "ours_autoattack": "", "verdict_autoattack": f"not measured: {exc}"}
+    if second is None:
+        return {**row, "ours_autoattack": "", "verdict_autoattack": ""}
+    other = judge(second, reader)
+    verdict = other["verdict"] + (f": {other['detail']}" if other["verdict"] not in ("holds", "fails") else "")
+    return {**row, "ours_autoattack": other.get("ours", ""), "verdict_autoattack": verdict}
+
+
 def requested_targets(config: dict, requested, subsets: Callable = lambda section: ()) -> set[tuple[str, str]]:
     """(name, section) of the figures and tables a Snakemake run builds: all of them under `all` (or no
     target); ``subsets(section)``: the other names a target may take there (``NAME-DATASET``)."""
@@ -126,7 +183,11 @@ def claim_inputs(plans: dict, claims: list[dict], building: set[str],
     reader = Reader(plans, read=lambda p: {}, exists=exists)
     files: dict[str, None] = {}
     for claim in claims:
-        for sel in selectors(claim):
+        try:
+            second = under_second_attack(claim, plans)
+        except NotMeasured:
+            second = None
+        for sel in selectors(claim) + (selectors(second) if second else []):
             for f in reader.files(sel):
                 if f in building or exists(f):
                     files[f] = None
@@ -137,12 +198,18 @@ def scoreboard(plans: dict, claims: list[dict], scale: str, read: Callable,
                exists: Callable = os.path.exists) -> list[dict]:  # fmt: skip
     """Every claim judged on the evaluation files of ``plans`` that exist."""
     reader = Reader(plans, read, exists, scale)
-    return [{**judge(claim, reader), "scale": scale} for claim in claims]
+    return [{**judge_both(claim, reader), "scale": scale} for claim in claims]
 
 
 def summary(rows: list[dict]) -> str:
     counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
-    return f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+    text = f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+    judged = [r for r in rows if r.get("verdict_autoattack") in ("holds", "fails") and r["verdict"] in ("holds", "fails")]
+    if judged:
+        same = sum(r["verdict"] == r["verdict_autoattack"] for r in judged)
+        text += (f"; of the {len(judged)} adversarial claims judged under both attacks, {same} get the same verdict "
+                 f"under AutoAttack")  # fmt: skip
+    return text
 
 
 def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str, out_html: str | None = None) -> None:
@@ -159,13 +226,16 @@ def write_scoreboard(rows: list[dict], out_csv: str, out_md: str, scale: str, ou
     caption = (f"Claims of papers 000, 001, 003 and 004 checked at {scale} scale — {summary(rows)}. "
                "Level claims are judged only at paper scale on the paper's dataset and model; trends and comparisons "
                "at any scale; 'not measured': this config does not measure it (a model, evaluation or grid point "
-               "absent at this scale); 'not built': an evaluation it needs does not exist in this folder yet.")  # fmt: skip
-    header = ["claim", "paper", "where", "quote", "quantity", "paper", "ours", "verdict"]
+               "absent at this scale); 'not built': an evaluation it needs does not exist in this folder yet. An adversarial claim "
+               "is judged again with AutoAttack in place of its attack, on the targets that put the same models under it.")  # fmt: skip
+    header = ["claim", "paper", "where", "quote", "quantity", "paper", "ours", "verdict", "ours under AutoAttack",
+              "verdict under AutoAttack"]  # fmt: skip
     table = []
     for r in rows:
         paper = r["paper_value"] + (f" (± {r['tolerance']})" if r["tolerance"] and r["type"] == "level" else "")
         verdict = r["verdict"] + (f": {r['detail']}" if r["verdict"] not in ("holds", "fails") else "")
-        table.append([r["id"], r["paper"], r["where"], r["quote"], r["quantity"], paper, r["ours"], verdict])
+        table.append([r["id"], r["paper"], r["where"], r["quote"], r["quantity"], paper, r["ours"], verdict,
+                      r.get("ours_autoattack", ""), r.get("verdict_autoattack", "")])  # fmt: skip
     lines = [f"**{caption}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table]
     Path(out_md).write_text("\n".join(lines) + "\n")

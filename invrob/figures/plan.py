@@ -276,7 +276,10 @@ def resolve_plan(config: dict, section: str, name: str) -> dict:
     panels = [p for p in _panels(config, section, base) if dataset is None or p["paper_dataset"] == dataset]
     for panel in panels:
         panel["models"] = panel_models(config, kind, panel, where)
-    return {"name": name, "kind": kind, "panels": panels}
+    plan = {"name": name, "kind": kind, "panels": panels}
+    if "source" in config[section][base]:  # the target whose models it re-evaluates (attack_gap, attack_profiles)
+        plan["source"] = config[section][base]["source"]
+    return plan
 
 
 def plan_files(p: dict) -> list[str]:

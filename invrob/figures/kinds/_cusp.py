@@ -43,15 +43,15 @@ def pareto_optimal(points: list[tuple[float, float]]) -> list[bool]:
     return [not any(c >= a and d >= b and (c > a or d > b) for c, d in points) for a, b in points]
 
 
-def cusp_rows_stats(plan: dict, evals: dict) -> tuple[dict, list[dict]]:
-    """Per row of a cusp table: PGD accuracy at the table's ε, standard accuracy, spatial accuracy
-    (random rotations in ±rotation°), as (mean, std) over seeds in percent; Pareto optimality of
+def cusp_rows_stats(plan: dict, evals: dict, attack: str = "pgd") -> tuple[dict, list[dict]]:
+    """Per row of a cusp table: PGD accuracy (or ``attack``'s) at the table's ε, standard accuracy, spatial
+    accuracy (random rotations in ±rotation°), as (mean, std) over seeds in percent; Pareto optimality of
     (PGD, spatial) means among the rows."""
     panel = plan["panels"][0]
     eps, theta = parse_epsilon(panel["epsilon"]), float(panel_setting(panel, "rotation"))
     stats = []
     for model in panel["models"]:
-        adv = 100 * value_at(model, robustness_evaluation(panel, False, "pgd"), evals, "epsilon", "accuracy", eps)
+        adv = 100 * value_at(model, robustness_evaluation(panel, False, attack), evals, "epsilon", "accuracy", eps)
         std = 100 * seed_values(model, "clean", evals, lambda r: r["accuracy"])
         spatial = 100 * value_at(model, "invariance-rotation", evals, "theta", "accuracy", theta)
         stats.append({"index": model["group"], "label": model["label"], "recipe": model["recipe"],
