@@ -249,13 +249,15 @@ def test_adversarial_claims_are_judged_again_under_autoattack_on_the_same_models
                     series={"target": "fig1", "evaluation": "robustness", "x": 0.1, "y": "accuracy"})
     invariance = claim(id="inv", type="trend", expect="increasing",
                        series={"target": "fig1", "evaluation": "invariance-rotation", "x": 180, "y": "invariance"})
+    fgsm = claim(id="fgsm", type="trend", expect="decreasing",
+                 series={"target": "fig15", "evaluation": "robustness-rotated", "x": 0.1, "y": "accuracy"})
     rotated = claim(id="rot", type="trend", expect="decreasing",
                     series={"target": "fig12", "evaluation": "robustness-rotated", "x": 0.1, "y": "accuracy"})
     row = "Aug 180 → CuSP (PGD, 120-150-180, {eps_list})"
     cusp = claim(id="cusp", type="compare", expect={"op": ">"},
                  a={"target": "cusp_table1", "model": row, "evaluation": "cusp", "y": "adv"},
                  b={"target": "cusp_table1", "model": "PGD (Aug 0)", "evaluation": "cusp", "y": "adv"})
-    plans = claim_plans(config, [falling, invariance, rotated, cusp])
+    plans = claim_plans(config, [falling, invariance, fgsm, rotated, cusp])
     assert plans["aa_fig1"]["source"] == "fig1" and plans["aa_cusp_table1"]["source"] == "cusp_table1"
     files = {}
     for plan in (plans["fig1"], plans["aa_fig1"]):
@@ -277,12 +279,15 @@ def test_adversarial_claims_are_judged_again_under_autoattack_on_the_same_models
                 if "robustness-autoattack" in by_ev:  # under AutoAttack the last rows lose their edge
                     files[by_ev["robustness-autoattack"]] = {"results": {"epsilon": [0.0, 0.1],
                                                                          "accuracy": [0.8, 0.3 - i / 50]}}
-    rows = {r["id"]: r for r in scoreboard(plans, [falling, invariance, rotated, cusp], "quick",
+    rows = {r["id"]: r for r in scoreboard(plans, [falling, invariance, fgsm, rotated, cusp], "quick",
                                            files.__getitem__, files.__contains__)}  # fmt: skip
     assert rows["fall"]["verdict"] == "holds" and rows["fall"]["verdict_autoattack"] == "fails"
     assert rows["fall"]["ours_autoattack"].endswith("0.05 → 0.05 → 0.05 → 0.05")
     assert rows["inv"]["verdict_autoattack"] == ""  # not an adversarial claim
-    assert rows["rot"]["verdict_autoattack"].startswith("not measured: no AutoAttack profile on rotated")
+    assert rows["fgsm"]["verdict_autoattack"].startswith("not measured: no AutoAttack counterpart of fig15")
+    # on rotated test data, from AutoAttack's rotated profile of the same models (not made up here)
+    assert rows["rot"]["verdict_autoattack"].startswith("not built: missing ")
+    assert "robustness-autoattack-rotated-normalized.json" in rows["rot"]["verdict_autoattack"]
     assert rows["cusp"]["verdict"] == "holds" and rows["cusp"]["verdict_autoattack"] == "fails"
     # rows 15 and 3 (i = 14, 2): PGD 0.1 + i/50, AutoAttack 0.3 − i/50
     assert rows["cusp"]["ours"] == "0.38 vs 0.14" and rows["cusp"]["ours_autoattack"] == "0.02 vs 0.26"

@@ -127,8 +127,6 @@ def under_second_attack(claim: dict, plans: dict) -> dict | None:
         if not adversarial:
             continue
         changed = True
-        if sel.get("evaluation") == "robustness-rotated":
-            raise NotMeasured("no AutoAttack profile on rotated test data is configured")
         twin = _counterpart(plans, sel["target"])
         if twin is None:
             raise NotMeasured(f"no AutoAttack counterpart of {sel['target']} (a target with source: {sel['target']})")
@@ -140,8 +138,8 @@ def under_second_attack(claim: dict, plans: dict) -> dict | None:
         new = {**sel, "target": twin["name"], "panel": index}
         if sel["evaluation"] == "cusp":
             new["attack"] = SECOND_ATTACK
-        else:
-            new["evaluation"] = f"robustness-{SECOND_ATTACK}"
+        else:  # on the same test data: rotated by each model's training range, or not
+            new["evaluation"] = f"robustness-{SECOND_ATTACK}" + ("-rotated" if sel["evaluation"].endswith("-rotated") else "")
         out[key] = new
     return out if changed else None
 

@@ -11,8 +11,10 @@ from .. import kinds
 from ..plan import PlanError
 
 DEFAULT_ATTACKS = ["pgd", "autoattack"]
+ROTATED = " rotated by each model's training range"  # what a rotated_robustness source's test data are
 # the kinds whose models these kinds re-evaluate: one robustness profile per model, read by ``attack``
-SOURCE_KINDS = ("rotation_tradeoff", "spatial_tradeoff", "adversarial_tradeoff", "cusp")
+# (on the source panel's test data: rotated by each model's training range for rotated_robustness panels)
+SOURCE_KINDS = ("rotation_tradeoff", "spatial_tradeoff", "adversarial_tradeoff", "rotated_robustness", "cusp")
 
 
 def attacks(panel: dict) -> list[str]:

@@ -6,7 +6,7 @@ from ...units import epsilon_label, parse_epsilon
 from ..plan import robustness_evaluation
 from ..read import first_evaluation, seed_values
 from ..style import _pm, attack_label, model_title
-from ._attack_gap import accuracy_on, attacks, check, common_images, group_label, models  # noqa: F401
+from ._attack_gap import ROTATED, accuracy_on, attacks, check, common_images, group_label, models  # noqa: F401
 
 SECTION = "tables"
 DOC = "robust accuracy at one ε under each attack (PGD, AutoAttack, …) and the gap, per model of a trade-off target"
@@ -21,7 +21,7 @@ def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
     for panel in plan["panels"]:
         names = attacks(panel)
         eps = parse_epsilon(panel["epsilon"])
-        evs = [robustness_evaluation(panel, False, a) for a in names]
+        evs = [robustness_evaluation(panel, None, a) for a in names]
         labels = [attack_label(first_evaluation(panel, evals, ev)) for ev in evs]
         images = common_images(panel, evals, evs)
         header = ["panel", "model", "unattacked accuracy (%)", *(f"{lab} (%)" for lab in labels),
@@ -32,16 +32,17 @@ def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
                 grid, acc = accuracy_on(model, ev, evals, images)
                 at = [i for i, e in enumerate(grid) if abs(e - eps) < 1e-9]
                 accs.append(100 * acc[:, at[0]])
-            clean = 100 * seed_values(model, "clean", evals, lambda r: r["accuracy"])
             if 0.0 in grid:  # the unattacked accuracy on these images (ε = 0 is never attacked)
                 clean = 100 * acc[:, grid.index(0.0)]
+            else:  # on the whole test subset
+                clean = 100 * seed_values(model, "clean", evals, lambda r: r["accuracy"])
             n = len(clean)
             rows.append([model_title(panel), group_label(panel, model), _pm(clean.mean(), clean.std(), n),
                          *(_pm(a.mean(), a.std(), n) for a in accs),
                          *(_pm((accs[0] - a).mean(), (accs[0] - a).std(), n) for a in accs[1:]), str(n),
                          model["recipe"]])  # fmt: skip
         notes.append(f"{model_title(panel)}: ε = {epsilon_label(eps)} ({panel['epsilon_space']} units) on "
-                     f"{len(images)} test images ({', '.join(f'{a}: {lab}' for a, lab in zip(names, labels))})")  # fmt: skip
+                     f"{len(images)} test images{ROTATED if panel['test'] == 'rotated' else ''} ({', '.join(f'{a}: {lab}' for a, lab in zip(names, labels))})")  # fmt: skip
     scale = sorted({p["scale_note"] for p in plan["panels"] if p["scale_note"]})
     caption = ("Robust accuracy under each attack on the same test images, and the gap (the first attack's "
                "accuracy minus each other's: how much it overstates robustness); " + "; ".join(notes)

@@ -7,7 +7,7 @@ import textwrap
 from ..plan import robustness_evaluation
 from ..read import first_evaluation
 from ..style import _colors, _line, _rows, _seeds, attack_label, model_title, robustness_axes, scale_line, subplots
-from ._attack_gap import accuracy_on, attacks, check, common_images, group_label, models  # noqa: F401
+from ._attack_gap import ROTATED, accuracy_on, attacks, check, common_images, group_label, models  # noqa: F401
 
 SECTION = "figures"
 DOC = "robustness profiles under each attack (PGD solid, AutoAttack dashed, …) of a trade-off target's models"
@@ -22,7 +22,7 @@ def draw(plan: dict, evals: dict):
     rows: list = []
     for c, panel in enumerate(panels):
         ax = axes[0, c]
-        evs = [robustness_evaluation(panel, False, a) for a in attacks(panel)]
+        evs = [robustness_evaluation(panel, None, a) for a in attacks(panel)]
         labels = [attack_label(first_evaluation(panel, evals, ev)) for ev in evs]
         colors = _colors(list(range(len(panel["models"]))))
         images = common_images(panel, evals, evs)
@@ -35,7 +35,8 @@ def draw(plan: dict, evals: dict):
                 _rows(rows, f"{c + 1}_accuracy_{label}", name, x, acc.mean(0), acc.std(0), _seeds(model))
         ax.text(0.98, 0.02, f"{len(images)} test images", transform=ax.transAxes, ha="right", fontsize=7)
         ax.set(ylabel="accuracy (%)", **robustness_axes(first_evaluation(panel, evals, evs[0])),
-               title=textwrap.fill(f"{model_title(panel)}: " + " vs ".join(labels), 70))  # fmt: skip
+               title=textwrap.fill(f"{model_title(panel)}: " + " vs ".join(labels)
+                                   + (f", test images{ROTATED}" if panel["test"] == "rotated" else ""), 70))  # fmt: skip
         ax.title.set_fontsize(7)
         ax.legend(fontsize=5, ncol=2)
     fig.suptitle(f"{plan['name']}: robustness under each attack{scale_line(plan)}", fontsize=9)
