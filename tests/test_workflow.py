@@ -101,14 +101,15 @@ def test_paper_000_measures_epsilon_in_normalised_units_and_the_others_in_pixels
     assert evaluation_settings(config, "cifar10", "pgd-linf")["epsilon_space"] == "pixel"
     assert "epsilon_space" not in evaluation_settings(config, "mnist", "invariance-rotation")
     paper_000 = [(s, n) for s in ("figures", "tables") for n in config[s] if not n.startswith("p0")
-                 and n not in ("cusp_table1", "spatial_attacks_mnist")]  # fmt: skip
+                 and n not in ("cusp_table1", "aa_cusp_table1", "spatial_attacks_mnist")]  # fmt: skip
     for section, name in paper_000:
         for f in figure_evaluations(config, name, section):
             base = f.rsplit("/", 1)[1].removesuffix(".json")
             assert not base.startswith(("robustness-", "deepfool", "principal")) or base.endswith("-normalized"), f
     for name in ("p001_fig1", "p001_fig2", "p001_fig6"):
         assert not [f for f in figure_evaluations(config, name) if "normalized" in f]
-    assert not [f for f in figure_evaluations(config, "cusp_table1", "tables") if "normalized" in f]
+    for name in ("cusp_table1", "aa_cusp_table1"):  # Table 1 and its models under AutoAttack: 8/255 in pixels
+        assert not [f for f in figure_evaluations(config, name, "tables") if "normalized" in f]
 
 
 def test_profile_grids_are_increasing():
@@ -159,7 +160,8 @@ PAPER_003_004_FIGURES = ["p003_fig1_2", "p003_fig3", "p004_runtime"]
 def test_paper_config_has_every_figure_and_table_of_the_papers():
     config = load_config()
     figures = PAPER_000_FIGURES + PAPER_001_FIGURES + PAPER_003_004_FIGURES
-    assert sorted(config["figures"]) == sorted(figures)
+    beyond = ["aa_fig1", "aa_fig3", "aa_fig5", "aa_fig12", "aa_fig13"]  # the same models under AutoAttack
+    assert sorted(config["figures"]) == sorted(figures + beyond)
     targets = all_targets(config)
     for name in figures:
         assert f"figures/{name}.pdf" in targets and f"figures/{name}.csv" in targets
