@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from . import catalog
+from . import catalog, external
 from .config import ConfigError, load_schema
 from .data.registry import DATASETS
 from .evaluation.settings import evaluation_settings, robustness_epsilons
@@ -50,6 +50,7 @@ def check_config(config: dict) -> None:
         _check_radii(f"evaluation.per_attack.{attack}.epsilons", scope.get("epsilons") or [])
         _check_increasing(f"evaluation.per_attack.{attack}.epsilons", scope.get("epsilons") or [])
     _check_sizes_and_radii(config)
+    external.check(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}
     for section in ("figures", "tables"):
         for name in config.get(section) or {}:
@@ -80,7 +81,8 @@ def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
     if not reads_checkpoints:
         return
     for dataset, arch, recipe in sorted(plan_models(p)):
-        train_params(config, dataset, arch, recipe)
+        if arch != external.EXTERNAL:  # imported, not trained
+            train_params(config, dataset, arch, recipe)
     for dataset, evaluation in sorted(plan_evaluations(p)):
         evaluation_settings(config, dataset, evaluation)
 
@@ -148,7 +150,7 @@ def _check_panel(config: dict, where: str, panel: dict) -> None:
         raise ConfigError(f"{where}: dataset '{ds}' is not configured under 'datasets:' "
                           f"(configured: {sorted(config['datasets'])}); add it there or a stand-in for it")  # fmt: skip
     known_archs = catalog.architecture_titles()
-    for arch in panel["archs"]:
+    for arch in [a for a in panel["archs"] if a != external.EXTERNAL]:  # an external model: external.check
         if arch not in known_archs:
             raise ConfigError(f"{where}: unknown architecture '{arch}'; known: {sorted(known_archs)} (each is declared "
                               f"by a module of invrob/models/zoo/)")  # fmt: skip

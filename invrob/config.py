@@ -79,6 +79,9 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     error = next(iter(sorted(_strict_validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         raise ConfigError(validation_message(error))
+    from .external import add_targets  # every external model's figure and table (ext_NAME)
+
+    add_targets(config)
 
 
 def _unshare(node, seen: set | None = None) -> None:

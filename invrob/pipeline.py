@@ -18,6 +18,7 @@ from .config import ConfigError, load_config
 from .devices import nvidia_gpus_visible
 from .evaluation.names import split_space
 from .evaluation.settings import attacked_subset
+from .external import EXTERNAL
 from .figures.plan import (
     PlanError,
     panel_subsets,
@@ -42,7 +43,7 @@ def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
         raise ConfigError(str(exc)) from None
     own = set(own_optimiser(config))
     for panel in p["panels"]:
-        trained = [m for m in panel["models"] if not m.get("simulated")]
+        trained = [m for m in panel["models"] if not m.get("simulated") and m["arch"] != EXTERNAL]
         notes = [scale_note(config, panel["dataset"])]
         if own & {m["arch"] for m in trained}:  # only where it trained them
             notes.append("own optimiser")
@@ -183,7 +184,8 @@ def not_a_target_pattern(config: dict) -> str:
 # each rule's jobs enter the package here (invrob.jobs); their code fingerprint starts there
 JOB_ENTRIES = {"train": "train_job", "train_snapshots": "train_job", "robust_dataset": "robust_dataset_job",
                "evaluate": "evaluate_job", "evaluate_snapshots": "evaluate_snapshots_job", "figure": "figure_job",
-               "table": "table_job", "claims": "claims_job", "theory": "theory_job"}  # fmt: skip
+               "table": "table_job", "claims": "claims_job", "theory": "theory_job",
+               "import_model": "import_model_job"}  # fmt: skip
 # training prints the accuracy on a few test images after each epoch: it never changes the weights,
 # so editing that metric does not retrain (it reruns the evaluations that use it)
 TRAINING_PROGRESS_ONLY = ("invrob.evaluation.measures:clean_accuracy",)
@@ -198,6 +200,8 @@ def job_code(rule: str, **keys: str) -> str:
     exclude = TRAINING_PROGRESS_ONLY if rule in ("train", "train_snapshots") else ()
     if "evaluation" in keys:  # both ε spaces of an evaluation run the same code
         keys["evaluation"] = split_space(keys["evaluation"])[0]
+    if keys.get("arch") == EXTERNAL:  # an imported model: built by invrob.external, from the user's code
+        del keys["arch"]
     return code_fingerprint(f"invrob.jobs:{JOB_ENTRIES[rule]}", exclude=exclude, **keys)
 
 

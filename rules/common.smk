@@ -6,6 +6,8 @@ from invrob import paths
 from invrob import report as results_report
 from invrob.checks import check_config
 from invrob.evaluation.settings import evaluation_settings
+from invrob.external import import_inputs as external_import_inputs
+from invrob.external import import_params as external_import_params
 from invrob.pipeline import (
     PRIORITY_CHAIN,
     all_targets,

@@ -9,6 +9,8 @@ rule train:
         robust=lambda w: robust_dataset_input(config, w.dataset, w.recipe),
     output:
         model=paths.CHECKPOINT,
+    wildcard_constraints:
+        arch=r"(?!external(?![a-z0-9_]))[a-z0-9_]+",  # not results/DATASET/external/…: rule import_model
     params:
         # every hyperparameter of the run: editing one in the config reruns only what it affects
         hp=lambda w: train_params(config, w.dataset, w.arch, w.recipe),
@@ -69,3 +71,34 @@ rule robust_dataset:
         benchmark_of("robust_dataset", paths.RUN_ID)
     script:
         "../scripts/robust_dataset.py"
+
+
+# Bring your own checkpoint: a model of `external_models`, checked on its dataset (factory, weights, input
+# shape, accuracy) and written as a checkpoint of the pipeline, so that every evaluation runs on it.
+rule import_model:
+    input:
+        state_dict=lambda w: external_import_inputs(config, w.recipe)[0],
+        # the factory's source file where it is one of the user's: an edit imports the model again
+        source=lambda w: external_import_inputs(config, w.recipe)[1:],
+        test=ancient(paths.split_file("{dataset}", "test")),
+    output:
+        model=paths.CHECKPOINT,
+    wildcard_constraints:
+        arch="external",
+        seed="0",
+    params:
+        record=lambda w: external_import_params(config, w.recipe),
+        code=code_of("import_model", dataset="dataset"),
+    threads: gpu_job_threads("evaluate")
+    resources:
+        gpu=1,
+        mem_mb=resource("evaluate", "mem_mb"),
+        runtime=resource("evaluate", "runtime"),
+    conda:
+        "../environment.yml"
+    log:
+        log_of("import_model", paths.RUN_ID),
+    benchmark:
+        benchmark_of("import_model", paths.RUN_ID)
+    script:
+        "../scripts/import_model.py"

@@ -97,13 +97,14 @@ def _panels(config: dict, section: str, name: str) -> list[dict]:
         p = {**defaults, **raw}
         if "dataset" not in p:
             raise PlanError(f"{section}.{name}: every panel needs a 'dataset' (at the top level or in the panel)")
-        p["paper_dataset"], p["dataset"] = p["dataset"], stand_in(config, "datasets", p["dataset"])
+        own = "external" in p  # a model of external_models: its own dataset, no stand-in
+        p["paper_dataset"], p["dataset"] = p["dataset"], p["dataset"] if own else stand_in(config, "datasets", p["dataset"])
         archs = (p.get("archs") or ([p["arch"]] if "arch" in p else [])
                  or list(dict.fromkeys(c["arch"] for c in p.get("columns") or [])))  # fmt: skip
         if not archs:
             raise PlanError(f"{section}.{name}: every panel needs 'arch' or 'archs'")
         p["paper_archs"] = list(archs)
-        p["archs"] = [stand_in(config, "archs", a) for a in archs]
+        p["archs"] = list(archs) if own else [stand_in(config, "archs", a) for a in archs]
         p["arch"], p["paper_arch"] = p["archs"][0], p["paper_archs"][0]
         p.setdefault("metric", "accuracy")
         p.setdefault("test", "unrotated")
