@@ -47,8 +47,11 @@ def check_config(config: dict) -> None:
     for attack, scope in config["evaluation"]["per_attack"].items():
         if attack not in known_attacks:
             raise ConfigError(f"evaluation.per_attack.{attack}: unknown attack; known: {sorted(known_attacks)}")
-        _check_radii(f"evaluation.per_attack.{attack}.epsilons", scope.get("epsilons") or [])
-        _check_increasing(f"evaluation.per_attack.{attack}.epsilons", scope.get("epsilons") or [])
+        grids = {"epsilons": scope.get("epsilons") or [],
+                 **{f"dataset_epsilons.{d}": g for d, g in (scope.get("dataset_epsilons") or {}).items()}}  # fmt: skip
+        for key, grid in grids.items():
+            _check_radii(f"evaluation.per_attack.{attack}.{key}", grid)
+            _check_increasing(f"evaluation.per_attack.{attack}.{key}", grid)
     _check_sizes_and_radii(config)
     external.check(config)
     thetas = {float(t) for t in config["evaluation"]["rotation_thetas"]}

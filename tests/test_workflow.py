@@ -120,6 +120,15 @@ def test_profile_grids_are_increasing():
     bad["datasets"]["cifar10"]["epsilons"] = [0.0, "4/255", 0.01]
     with pytest.raises(ConfigError, match=r"datasets.cifar10.epsilons\[2\]: 0.01 \(= 0.01\) does not come after 4/255"):
         check_config(bad)
+    # an expensive attack's own grid on one dataset wins there; the others keep theirs
+    scoped = load_config("reference_fashion_mnist.yaml")
+    assert robustness_epsilons(scoped, "fashion_mnist", "autoattack") == [0, 0.1, 0.3]
+    assert robustness_epsilons(scoped, "fashion_mnist", "pgd") == robustness_epsilons(config, "fashion_mnist", "pgd")
+    assert robustness_epsilons(scoped, "cifar10", "autoattack") == cifar
+    bad = copy.deepcopy(config)
+    bad["evaluation"]["per_attack"]["autoattack"]["dataset_epsilons"] = {"mnist": [0.0, 0.3, 0.1]}
+    with pytest.raises(ConfigError, match=r"evaluation.per_attack.autoattack.dataset_epsilons.mnist\[2\]: 0.1"):
+        check_config(bad)
     bad = copy.deepcopy(config)
     bad["evaluation"]["rotation_thetas"] = [0, 90, 90]
     with pytest.raises(ConfigError, match=r"evaluation.rotation_thetas\[2\]"):

@@ -34,9 +34,10 @@ def _attacked(config: dict, dataset: str, attack: str | None = None) -> dict:
 
 
 def robustness_epsilons(config: dict, dataset: str, attack: str | None = None) -> list[float]:
-    """The ε grid of the dataset's robustness profiles (``evaluation.per_attack.{attack}.epsilons``, else
-    ``datasets.*.epsilons``, else ``evaluation.epsilons``)."""
-    grid = (config["evaluation"]["per_attack"].get(attack, {}).get("epsilons")
+    """The ε grid of the dataset's robustness profiles (``evaluation.per_attack.{attack}.dataset_epsilons.{dataset}``,
+    else ``evaluation.per_attack.{attack}.epsilons``, else ``datasets.*.epsilons``, else ``evaluation.epsilons``)."""
+    scope = config["evaluation"]["per_attack"].get(attack, {})
+    grid = ((scope.get("dataset_epsilons") or {}).get(dataset) or scope.get("epsilons")
             or config["datasets"][dataset].get("epsilons") or config["evaluation"]["epsilons"])  # fmt: skip
     return [parse_epsilon(e) for e in grid]
 

@@ -47,7 +47,7 @@ def check(config: dict, where: str, panel: dict, thetas: set, epsilons: set) -> 
             grid = {round(e, 9) for e in robustness_epsilons(config, panel["dataset"], attack)}
             if round(parse_epsilon(panel["epsilon"]), 9) not in grid:
                 raise ConfigError(f"{where}: epsilon {panel['epsilon']} is not on the {attack} robustness grid of "
-                                  f"{panel['dataset']} (evaluation.per_attack.{attack}.epsilons, "
+                                  f"{panel['dataset']} (evaluation.per_attack.{attack}.dataset_epsilons or .epsilons, "
                                   f"datasets.{panel['dataset']}.epsilons or evaluation.epsilons); add it there")  # fmt: skip
     source = kinds.get(panel["source_kind"])
     if hasattr(source, "check"):
