@@ -63,7 +63,11 @@ def check_config(config: dict) -> None:
             except ConfigError as exc:  # say which figure or table asked for it
                 message = str(exc)
                 names_a_key = re.match(r"[a-z_0-9]+(\.[A-Za-z_0-9]+)+(\[\d+\])*: ", message)
-                raise ConfigError(message if names_a_key else f"{where}: {message}") from None
+                message = message if names_a_key else f"{where}: {message}"
+                own = config[section][name].get("external")  # a target made for an external model: name the model
+                if own is not None:
+                    message = message.replace(f"{where}: ", f"{external.where(own)} (its target {where}): ", 1)
+                raise ConfigError(message) from None
 
 
 def _check_target(config: dict, where: str, p: dict, thetas: set) -> None:
@@ -153,6 +157,9 @@ def _check_panel(config: dict, where: str, panel: dict) -> None:
         raise ConfigError(f"{where}: dataset '{ds}' is not configured under 'datasets:' "
                           f"(configured: {sorted(config['datasets'])}); add it there or a stand-in for it")  # fmt: skip
     known_archs = catalog.architecture_titles()
+    if external.EXTERNAL in panel["archs"] and "external" not in panel:
+        raise ConfigError(f"{where}: arch '{external.EXTERNAL}' names the models of external_models, which only their "
+                          f"own targets ({external.TARGET_PREFIX}NAME) show")  # fmt: skip
     for arch in [a for a in panel["archs"] if a != external.EXTERNAL]:  # an external model: external.check
         if arch not in known_archs:
             raise ConfigError(f"{where}: unknown architecture '{arch}'; known: {sorted(known_archs)} (each is declared "

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError
+from .data.registry import DATASETS
 from .evaluation.names import in_space
 
 EXTERNAL = "external"  # the {arch} of every imported model in results/ (never an architecture of the zoo)
@@ -67,9 +68,12 @@ def check(config: dict) -> None:
             raise ConfigError(f"{where(name, 'dataset')}: '{record['dataset']}' is not configured under 'datasets:' "
                               f"(configured: {sorted(config['datasets'])}); add it there")  # fmt: skip
         normalization = record.get("normalization")
-        if normalization and len(normalization["mean"]) != len(normalization["std"]):
-            raise ConfigError(f"{where(name, 'normalization')}: mean has {len(normalization['mean'])} values and std "
-                              f"{len(normalization['std'])}; give one of each per input channel")  # fmt: skip
+        channels = DATASETS[record["dataset"]].shape[0]
+        for key in ("mean", "std") if normalization else ():
+            if len(normalization[key]) not in (1, channels):
+                raise ConfigError(f"{where(name, 'normalization')}.{key}: {len(normalization[key])} values, but "
+                                  f"{DATASETS[record['dataset']].title} images have {channels} channel"
+                                  f"{'s' if channels > 1 else ''}; give one per channel (or one for all)")  # fmt: skip
 
 
 def evaluations(config: dict, name: str) -> list[str]:
@@ -105,13 +109,17 @@ def factory_file(factory: str, root: Path | None = None) -> Path | None:
     return None
 
 
-def import_inputs(config: dict, name: str) -> list[str]:
-    """The files an import reads besides the test split: the state dict and, where it is a file of its own,
-    the factory's source (an edit of either imports the model again, and reruns its evaluations)."""
+def import_inputs(config: dict, name: str, dataset: str) -> list[str]:
+    """The files the import of ``results/{dataset}/external/{name}`` reads besides the test split: the state
+    dict and the factory's source file where it is the user's (an edit of either imports the model again,
+    and reruns its evaluations)."""
     if name not in (config.get("external_models") or {}):
         raise ConfigError(f"no model '{name}' under external_models (configured: "
                           f"{sorted(config.get('external_models') or {})})")  # fmt: skip
     record = config["external_models"][name]
+    if dataset != record["dataset"]:
+        raise ConfigError(f"results/{dataset}/external/{name}: {where(name)} classifies {record['dataset']}, not "
+                          f"{dataset}; its results are under results/{record['dataset']}/external/{name}")  # fmt: skip
     if not Path(record["state_dict"]).is_file():
         raise ConfigError(f"{where(name, 'state_dict')}: '{record['state_dict']}' is not a file (relative to the "
                           f"run folder {Path.cwd()}); give the path of the file torch.save wrote")  # fmt: skip
@@ -124,14 +132,15 @@ def import_inputs(config: dict, name: str) -> list[str]:
 
 def _in_package(path: Path) -> bool:
     """Whether ``path`` is a module of installed packages (its edits are not the user's model's)."""
-    return "site-packages" in path.parts
+    return bool({"site-packages", "dist-packages"} & set(path.parts))
 
 
 def import_params(config: dict, name: str) -> dict:
-    """Everything an import depends on besides its input files: the model's record and the name."""
+    """What an imported checkpoint is made of besides its input files: the name, the factory and its arguments,
+    the dataset and the normalisation (``min_accuracy`` and ``check_images`` only decide whether it is
+    refused: the import's script reads them from the config, so changing them imports nothing again)."""
     record = config["external_models"][name]
-    return {"name": name, **{k: record[k] for k in ("factory", "kwargs", "dataset", "normalization",
-                                                     "min_accuracy", "check_images")}}  # fmt: skip
+    return {"name": name, **{k: record[k] for k in ("factory", "kwargs", "dataset", "normalization")}}
 
 
 # --------------------------------------------------------------------------- building and importing (torch)
@@ -152,8 +161,15 @@ def load_factory(record: dict):
             module = sys.modules.get(spec.name)
             if module is None:
                 module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                sys.modules[spec.name] = module
+                sys.modules[spec.name] = module  # before it runs: dataclasses and pickling look it up there
+                sys.path.insert(0, str(path.parent))  # its own imports of modules beside it
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[spec.name]
+                    raise
+                finally:
+                    sys.path.remove(str(path.parent))
         else:
             added = str(Path.cwd()) not in sys.path
             if added:  # a module under the run folder
@@ -193,6 +209,11 @@ def build(record: dict):
     normalization = record.get("normalization")
     first = Normalize(normalization["mean"], normalization["std"]) if normalization else nn.Identity()
     return nn.Sequential(first, net)  # [1]: the user's network, whose state dict the checkpoint keeps
+
+
+def build_from_checkpoint(ckpt: dict):
+    """The network of an imported checkpoint (``invrob.models.BUILDERS``): its record's factory, normalisation in front."""
+    return build(ckpt["external"])
 
 
 def read_state_dict(path: str | Path, name: str) -> dict:
@@ -238,12 +259,13 @@ def _load_weights(net, state: dict, name: str, path) -> None:
 
 
 def import_checkpoint(record: dict, state_path: str | Path, data_dir: str | Path, out_path: str | Path,
-                      device="cpu", log=print) -> dict:  # fmt: skip
+                      min_accuracy: float = 0.5, check_images: int = 256, device="cpu", log=print) -> dict:  # fmt: skip
     """Check an external model on its dataset and write it as a checkpoint of the pipeline; returns the check.
 
     Refused (``ImportRefused``, naming the config key) when the factory does not import or build, the weights
     do not fit, the model fails on the dataset's images or gives other than one score per class, or its
-    accuracy on ``check_images`` test images is below ``min_accuracy``."""
+    accuracy on ``check_images`` test images is below ``min_accuracy``.  The checkpoint keeps the whole model's
+    state dict (the normalisation's buffers, then the network's under ``1.``)."""
     import torch
 
     from .data.splits import load_split
@@ -255,7 +277,7 @@ def import_checkpoint(record: dict, state_path: str | Path, data_dir: str | Path
     state = read_state_dict(state_path, name)
     _load_weights(model[1], state, name, state_path)
     model.to(device).eval()
-    test = load_split(data_dir, dataset, "test").subset(record["check_images"])
+    test = load_split(data_dir, dataset, "test").subset(check_images)
     spec = test.spec
     correct, seen = 0, 0
     with torch.no_grad():
@@ -277,14 +299,14 @@ def import_checkpoint(record: dict, state_path: str | Path, data_dir: str | Path
             seen += len(x)
     accuracy = correct / seen
     log(f"{name}: {record['factory']} on {seen} {spec.title} test images: accuracy {accuracy:.4f}")
-    if accuracy < record["min_accuracy"]:
+    if accuracy < min_accuracy:
         raise ImportRefused(f"{where(name)}: accuracy {accuracy:.3f} on {seen} {spec.title} test images is below "
-                            f"min_accuracy {record['min_accuracy']}: the pipeline feeds pixels in [0, 1], so a model "
+                            f"min_accuracy {min_accuracy}: the pipeline feeds pixels in [0, 1], so a model "
                             f"trained on normalised inputs needs {where(name, 'normalization')} (mean and std); check "
                             f"that too, {where(name, 'dataset')} and the weights")  # fmt: skip
     check = {"accuracy": accuracy, "images": seen}
     hparams = {"dataset": dataset, "arch": EXTERNAL, "recipe": name, "rotation": 0.0, "external": record}
-    atomic_torch_save({"state_dict": {k: v.detach().cpu() for k, v in model[1].state_dict().items()},
+    atomic_torch_save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                        "arch": EXTERNAL, "dataset": dataset, "hparams": hparams, "seed": int(SEED), "history": [],
                        "external": record, "import_check": check}, out_path)  # fmt: skip
     return check

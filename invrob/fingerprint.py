@@ -12,7 +12,9 @@ GCNN's jobs only.  Two kinds: *dispatch tables*, dict literals (``EVALUATIONS[ev
 ``DATASETS[dataset]``), of which only the key's entry (and entries the table builds with ``**``)
 is followed; and *plugins* (``invrob.catalog``: architectures, attacks, figure kinds), whose
 accessor (``build_model``, ``make_attack``, ``kinds.get``) reaches the key's plugin only: its
-function (architectures, attacks) or its whole module (figure kinds).  The analysis reads the sources with ``ast``: it imports nothing (no torch at DAG
+function (architectures, attacks) or its whole module (figure kinds); a checkpoint that is no
+architecture of the zoo (an imported model, arch ``external``) reaches its builder
+(``invrob.models.BUILDERS``) instead.  The analysis reads the sources with ``ast``: it imports nothing (no torch at DAG
 time).  It is conservative where it cannot be exact: anything a reached symbol names counts.
 """
 
@@ -40,6 +42,7 @@ DISPATCH_TABLES = {
 # accessors of plugin folders (invrob.catalog): (module, name) → what the key means (a key of catalog.FOLDERS)
 PLUGIN_ACCESSORS = {
     ("invrob.models", "build_model"): "arch",
+    ("invrob.models", "build_checkpoint_model"): "arch",
     ("invrob.attacks.base", "make_attack"): "attack",
     ("invrob.figures.kinds", "get"): "kind",
 }
@@ -263,7 +266,10 @@ def _plugin_symbols(modules: dict[str, _Module], what: str, key: str | None, pac
     """What a plugin accessor reaches: the key's plugin (its function, or the whole module of a folder
     with one plugin per module), or every plugin of the folder without a key."""
     from . import catalog
+    from .models import BUILDERS
 
+    if what == "arch" and key in BUILDERS:  # a checkpoint not of the zoo (an imported model): its builder
+        return [tuple(BUILDERS[key].split(":"))]
     folder = catalog.FOLDERS[what]
     found = catalog._plugins(folder, package_dir.joinpath(*folder.package.split(".")[1:]))
     if key is not None and key not in found:

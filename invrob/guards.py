@@ -56,7 +56,7 @@ def file_problem(path: str | Path) -> str | None:
             mismatch = identity_mismatch(header, {k: keys[k] for k in ("dataset", "arch", "recipe", "seed")})
             if mismatch:
                 return (f"{path} is not the model its path names: {mismatch}. Nothing was run or deleted. Put the "
-                        f"right checkpoint there, or delete it and train it again: "
+                        f"right checkpoint there, or delete it and make it again: "
                         f"`{snakemake_command(remake, remove=remake)}`")  # fmt: skip
             return None
         problem = archive_problem(path)

@@ -105,13 +105,13 @@ def train_job(hp: dict, data_dir: str, out_path: str, seed: int, threads: int, d
 
 @forkable
 def import_model_job(record: dict, state_dict: str, data_dir: str, out_path: str, threads: int, device: str,
-                     log_path=None) -> None:  # fmt: skip
+                     log_path=None, min_accuracy: float = 0.5, check_images: int = 256) -> None:  # fmt: skip
     """Check a model of ``external_models`` on its dataset and write it as a checkpoint (``invrob.external``)."""
     from .external import import_checkpoint
 
     with job_log(log_path) as (log, _):
         with job_device(threads, device, None, log) as (dev, _prepare):
-            check = import_checkpoint(record, state_dict, data_dir, out_path, dev, log)
+            check = import_checkpoint(record, state_dict, data_dir, out_path, min_accuracy, check_images, dev, log)
         log(f"wrote {out_path}: accuracy {check['accuracy']:.4f} on {check['images']} test images")
 
 

@@ -44,7 +44,7 @@ def figure_plan(config: dict, name: str, section: str = "figures") -> dict:
     own = set(own_optimiser(config))
     for panel in p["panels"]:
         trained = [m for m in panel["models"] if not m.get("simulated") and m["arch"] != EXTERNAL]
-        notes = [scale_note(config, panel["dataset"])]
+        notes = [scale_note(config, panel["dataset"], trained=bool(trained))]
         if own & {m["arch"] for m in trained}:  # only where it trained them
             notes.append("own optimiser")
         attacked = config["datasets"].get(panel["dataset"], {}).get("attacked_train_subset")
@@ -200,8 +200,6 @@ def job_code(rule: str, **keys: str) -> str:
     exclude = TRAINING_PROGRESS_ONLY if rule in ("train", "train_snapshots") else ()
     if "evaluation" in keys:  # both ε spaces of an evaluation run the same code
         keys["evaluation"] = split_space(keys["evaluation"])[0]
-    if keys.get("arch") == EXTERNAL:  # an imported model: built by invrob.external, from the user's code
-        del keys["arch"]
     return code_fingerprint(f"invrob.jobs:{JOB_ENTRIES[rule]}", exclude=exclude, **keys)
 
 
@@ -290,9 +288,10 @@ def snapshot_epochs(config: dict) -> list[int]:
     return sorted({int(e) for e in (config.get("snapshots") or {}).get("epochs") or []})
 
 
-def scale_note(config: dict, dataset: str) -> str:
+def scale_note(config: dict, dataset: str, trained: bool = True) -> str:
     """What a figure title says about scale when it is not the paper's ('' at paper scale, unless the
-    attacks run on a subset of the test set)."""
+    attacks run on a subset of the test set); ``trained``: whether it shows models the pipeline trained
+    (an imported model's title says nothing of the training subset)."""
     if dataset not in config["datasets"]:
         return ""  # check_config names the missing dataset
     ds = config["datasets"][dataset]
@@ -300,7 +299,7 @@ def scale_note(config: dict, dataset: str) -> str:
     if config["scale"] == "paper":
         return "" if attacked == ds.get("test_subset") else f"paper scale, attacks on {attacked} test images"
     parts = [f"{config['scale']} scale"]
-    if ds.get("train_subset"):
+    if ds.get("train_subset") and trained:
         parts.append(f"{ds['train_subset']} train")
     if ds.get("test_subset"):
         parts.append(f"{ds['test_subset']} test images")

@@ -77,9 +77,9 @@ rule robust_dataset:
 # shape, accuracy) and written as a checkpoint of the pipeline, so that every evaluation runs on it.
 rule import_model:
     input:
-        state_dict=lambda w: external_import_inputs(config, w.recipe)[0],
+        state_dict=lambda w: external_import_inputs(config, w.recipe, w.dataset)[0],
         # the factory's source file where it is one of the user's: an edit imports the model again
-        source=lambda w: external_import_inputs(config, w.recipe)[1:],
+        source=lambda w: external_import_inputs(config, w.recipe, w.dataset)[1:],
         test=ancient(paths.split_file("{dataset}", "test")),
     output:
         model=paths.CHECKPOINT,

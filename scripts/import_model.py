@@ -10,5 +10,8 @@ for module in [m for m in sys.modules if m.split(".")[0] == "invrob"]:  # not th
 from invrob.jobs import import_model_job
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
+# the check's thresholds come from the config, not from params: they decide whether the model is refused, not
+# what the checkpoint holds, so changing them imports nothing again
+check = sm.config["external_models"][sm.params.record["name"]]
 import_model_job(sm.params.record, sm.input.state_dict, str(Path(sm.input.test).parent), sm.output.model, sm.threads,
-                 sm.config["device"], sm.log[0])
+                 sm.config["device"], sm.log[0], min_accuracy=check["min_accuracy"], check_images=check["check_images"])

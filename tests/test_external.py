@@ -36,8 +36,7 @@ def _mlp(hidden=32, channels=1, classes=10):
 
 
 def _record(name="mine", **overrides):
-    record = {"name": name, "factory": "my_models.py:mlp", "kwargs": {}, "dataset": "mnist", "normalization": None,
-              "min_accuracy": 0.0, "check_images": 64}  # fmt: skip
+    record = {"name": name, "factory": "my_models.py:mlp", "kwargs": {}, "dataset": "mnist", "normalization": None}
     return {**record, **overrides}
 
 
@@ -96,15 +95,20 @@ def test_each_wrong_import_is_refused_with_the_config_key_that_fixes_it(user_fil
                                                  r"of shape \(64, 1, 28, 28\).*check external_models\.mine\.dataset"),
         (_record(kwargs={"classes": 5}), None, r"external_models\.mine: the model returns \(64, 5\) .*not one score "
                                                 r"per class \(64, 10\)"),
-        (_record(min_accuracy=0.9), "w.pt", r"external_models\.mine: accuracy 0\.\d+ on 64 MNIST test images is below "
-                                             r"min_accuracy 0\.9: .*needs external_models\.mine\.normalization"),
+        (_record(), "w_more.pt", r"mine\.state_dict: w_more\.pt does not fit .*keys unexpected 9\.weight"),
+        (_record(), "w_less.pt", r"mine\.state_dict: w_less\.pt does not fit .*keys missing 3\.bias \(1 in all\)"),
+        (_record(), "w.pt", r"external_models\.mine: accuracy 0\.\d+ on 64 MNIST test images is below "
+                            r"min_accuracy 0\.9: .*needs external_models\.mine\.normalization", 0.9),
     ]  # fmt: skip
-    for record, weights, message in cases:
+    state = _mlp().state_dict()
+    torch.save({**state, "9.weight": torch.zeros(1)}, user_files / "w_more.pt")
+    torch.save({k: v for k, v in state.items() if k != "3.bias"}, user_files / "w_less.pt")
+    for record, weights, message, *least in cases:  # least: min_accuracy (0 unless the case says)
         if weights is None:  # weights that fit the network the kwargs build
             torch.save(_mlp(**record["kwargs"]).state_dict(), user_files / "fit.pt")
             weights = "fit.pt"
         with pytest.raises(ImportRefused, match=message):
-            import_checkpoint(record, weights, prepared_mnist_like, out)
+            import_checkpoint(record, weights, prepared_mnist_like, out, min_accuracy=least[0] if least else 0)
         assert not out.exists()  # nothing is written for a refused model
 
 
@@ -113,8 +117,8 @@ def test_an_imported_model_is_a_checkpoint_every_evaluation_reads_with_its_norma
     mean, std = 0.1, 0.3
     net = _train(prepared_mnist_like, "mnist", mean, std)
     torch.save(net.state_dict(), user_files / "w.pt")
-    record = _record(normalization={"mean": [mean], "std": [std]}, min_accuracy=0.5)
-    check = import_checkpoint(record, "w.pt", prepared_mnist_like, user_files / "model.pt")
+    record = _record(normalization={"mean": [mean], "std": [std]})
+    check = import_checkpoint(record, "w.pt", prepared_mnist_like, user_files / "model.pt", min_accuracy=0.5)
     ckpt = load_checkpoint(user_files / "model.pt")  # weights_only=True
     assert (ckpt["arch"], ckpt["dataset"], ckpt["hparams"]["recipe"], ckpt["seed"]) == ("external", "mnist", "mine", 0)
     model, _ = load_model(user_files / "model.pt", "cpu", expected={"arch": "external", "recipe": "mine", "seed": "0"})
@@ -145,14 +149,65 @@ def test_an_installed_package_factory_imports_a_torchvision_resnet18_for_cifar10
     torch.save(net.state_dict(), tmp_path / "resnet18_cifar10.pt")
     mean, std = [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]
     record = _record("resnet18_cifar", factory="torchvision.models:resnet18", kwargs={"num_classes": 10},
-                     dataset="cifar10", normalization={"mean": mean, "std": std}, check_images=8)  # fmt: skip
-    import_checkpoint(record, "resnet18_cifar10.pt", data, tmp_path / "model.pt")
+                     dataset="cifar10", normalization={"mean": mean, "std": std})  # fmt: skip
+    import_checkpoint(record, "resnet18_cifar10.pt", data, tmp_path / "model.pt", min_accuracy=0, check_images=8)
     model, ckpt = load_model(tmp_path / "model.pt", "cpu")
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         normalised = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
         assert torch.allclose(model(x), net(normalised), atol=1e-5)
     assert ckpt["external"]["factory"] == "torchvision.models:resnet18"
+
+
+PACKAGED = """
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+from blocks import head  # a module beside this one
+
+
+@dataclass
+class Widths:
+    hidden: int = 32
+
+
+def build(hidden: int = 32) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), head(28 * 28, Widths(hidden).hidden))
+"""
+
+
+def test_factories_load_as_python_loads_them_from_a_file_or_a_package_of_the_run_folder(user_files,
+                                                                                    prepared_mnist_like):  # fmt: skip
+    (user_files / "nets").mkdir()
+    (user_files / "nets/__init__.py").write_text("")
+    (user_files / "nets/blocks.py").write_text("import torch.nn as nn\n\n\ndef head(n, hidden):\n"
+                                               "    return nn.Sequential(nn.Linear(n, hidden), nn.ReLU(), "
+                                               "nn.Linear(hidden, 10))\n")  # fmt: skip
+    (user_files / "nets/mine.py").write_text(textwrap.dedent(PACKAGED).lstrip().replace("from blocks", "from nets.blocks"))
+    (user_files / "own.py").write_text(textwrap.dedent(PACKAGED).lstrip())  # imports blocks.py beside it
+    (user_files / "blocks.py").write_text((user_files / "nets/blocks.py").read_text())
+    nested = nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10)))
+    torch.save(nested.state_dict(), user_files / "w.pt")
+    for factory in ("nets.mine:build", "own.py:build"):  # a package under the run folder; a file with a dataclass
+        import_checkpoint(_record(factory=factory), "w.pt", prepared_mnist_like, user_files / "model.pt", min_accuracy=0)
+        model, _ = load_model(user_files / "model.pt", "cpu")
+        assert [tuple(p.shape) for p in model.parameters()] == [(32, 784), (32,), (10, 32), (10,)], factory
+
+
+def test_only_imported_models_evaluations_reach_the_import_code():
+    """The evaluations of the zoo's models do not rerun when invrob.external is edited, nor the imported
+    models' when an architecture of the zoo is."""
+    from invrob.fingerprint import reached_symbols
+
+    zoo = reached_symbols("invrob.jobs:evaluate_job", evaluation="clean", arch="gcnn", dataset="mnist")
+    imported = reached_symbols("invrob.jobs:evaluate_job", evaluation="clean", arch="external", dataset="mnist")
+    assert not [s for s in zoo if s.startswith("invrob.external:")]
+    assert "invrob.external:build" in imported and "invrob.external:load_factory" in imported
+    assert not [s for s in imported if s.startswith("invrob.models.zoo.")]
+    assert "invrob.models.zoo.table3:gcnn" in zoo
 
 
 def test_each_external_model_gets_a_figure_and_a_table_and_a_bad_entry_is_named():
@@ -188,6 +243,22 @@ def test_each_external_model_gets_a_figure_and_a_table_and_a_bad_entry_is_named(
     validate_config(config, schema)
     config["datasets"].pop("svhn")
     with pytest.raises(ConfigError, match=r"external_models\.mine\.dataset: 'svhn' is not configured under 'datasets:'"):
+        check_config(config)
+    config = load_config("tiny.yaml")
+    config["external_models"] = {"mine": {"factory": "m.py:f", "state_dict": "w.pt", "dataset": "cifar10",
+                                          "normalization": {"mean": [0.5, 0.5], "std": [0.2, 0.2]}}}  # fmt: skip
+    validate_config(config, schema)
+    with pytest.raises(ConfigError, match=r"external_models\.mine\.normalization\.mean: 2 values, but CIFAR-10 images "
+                                          r"have 3 channels"):  # fmt: skip
+        check_config(config)
+    from invrob.external import import_inputs
+
+    with pytest.raises(ConfigError, match=r"results/mnist/external/mine: external_models\.mine classifies cifar10"):
+        import_inputs(config, "mine", "mnist")
+    config = load_config("tiny.yaml")
+    config["figures"]["mine_too"] = {"kind": "rotation_tradeoff", "dataset": "fashion_mnist", "arch": "external",
+                                  "attack": "pgd"}
+    with pytest.raises(ConfigError, match=r"figures\.mine_too: arch 'external' names the models of external_models"):
         check_config(config)
     config = load_config("tiny.yaml")
     config["figures"]["ext_mine"] = {"kind": "rotation_tradeoff", "dataset": "mnist", "arch": "stdcnn"}
@@ -257,3 +328,36 @@ def test_an_external_model_is_profiled_end_to_end_and_a_missing_state_dict_is_na
                wf / "weights/mine.pt")  # fmt: skip
     again = snakemake(wf, "-n", *args, "figures/ext_mine.png").stdout
     assert "rule import_model:" in again and "rule evaluate:" in again and "rule train:" not in again
+    snakemake(wf, "--cores", "1", *args, "results/fashion_mnist/external/mine/seed0/model.pt")
+    # so does an edit of the factory's file; a stricter min_accuracy imports nothing again
+    (wf / "my_models.py").write_text(textwrap.dedent(MODELS).lstrip() + "\n# edited\n")
+    (wf / "config/mine.yaml").write_text(OVERLAY.replace("min_accuracy: 0.5", "min_accuracy: 0.6"))
+    assert "rule import_model:" in snakemake(wf, "-n", *args, "figures/ext_mine.png").stdout
+    (wf / "my_models.py").write_text(textwrap.dedent(MODELS).lstrip())
+    snakemake(wf, "--cores", "1", *args, "results/fashion_mnist/external/mine/seed0/model.pt")
+    (wf / "config/mine.yaml").write_text(OVERLAY.replace("min_accuracy: 0.5", "min_accuracy: 0.1"))
+    assert "rule import_model:" not in snakemake(wf, "-n", *args, "figures/ext_mine.png").stdout
+    # the whole tiny pipeline plans with an external model configured (its targets, the scoreboard, the rest)
+    whole = snakemake(wf, "-n", *args, "all").stdout
+    assert "figures/ext_mine.pdf" in whole and "tables/claims.md" in whole
+
+
+def test_the_readme_example_is_a_valid_config():
+    """The worked example of README "Bring your own checkpoint" (its YAML block) passes the schema and the checks."""
+    import re
+
+    import yaml
+
+    from invrob.checks import check_config
+    from invrob.config import validate_config
+    from invrob.paths import WORKFLOW_ROOT
+
+    readme = (WORKFLOW_ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n(# config/mine\.yaml.*?)```", readme, re.S).group(1)
+    from snakemake.utils import update_config
+
+    config = load_config()
+    update_config(config, yaml.safe_load(block))
+    validate_config(config, WORKFLOW_ROOT / "config" / "schema.yaml")
+    check_config(config)
+    assert config["figures"]["ext_resnet18_cifar"]["dataset"] == "cifar10"

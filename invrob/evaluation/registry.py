@@ -28,10 +28,8 @@ from ..attacks import SPATIAL_ATTACKS
 from ..attacks.base import channel_unit
 from ..data.registry import get_spec
 from ..data.splits import TensorDataset, load_split
-from ..external import EXTERNAL
-from ..external import build as build_external
 from ..io import CheckpointError, identity_mismatch, load_checkpoint
-from ..models import build_model
+from ..models import build_checkpoint_model
 from . import names
 from .measures import (
     clean_accuracy,
@@ -160,12 +158,8 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
     if mismatch:
         raise CheckpointError(f"checkpoint {checkpoint} is not the model its path names: {mismatch}. Put the "
                               f"right file there, or delete it and rerun your snakemake command to train it")  # fmt: skip
-    if ckpt["arch"] == EXTERNAL:  # a model of external_models: the user's network behind its normalisation
-        model = build_external(ckpt["external"])
-        model[1].load_state_dict(ckpt["state_dict"])
-    else:
-        model = build_model(ckpt["arch"], get_spec(ckpt["dataset"]))
-        model.load_state_dict(ckpt["state_dict"])
+    model = build_checkpoint_model(ckpt["arch"], get_spec(ckpt["dataset"]), ckpt)  # a zoo architecture, or imported
+    model.load_state_dict(ckpt["state_dict"])
     model.to(device).eval()
     if prepare_model is not None:
         model = prepare_model(model)

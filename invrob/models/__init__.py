@@ -8,7 +8,15 @@ then give it a ``training:`` entry in the config (see README, "How it is built")
 
 from __future__ import annotations
 
+import importlib
+
 from .. import catalog
+
+# checkpoints whose network is not an architecture of the zoo, by their arch: the function that builds the
+# network from the checkpoint's plain values.  A job's code fingerprint follows the arch key here as it does
+# a zoo architecture's (invrob.fingerprint), so editing invrob.external reruns the evaluations of imported
+# models only.
+BUILDERS = {"external": "invrob.external:build_from_checkpoint"}
 
 
 def build_model(arch: str, spec):
@@ -18,3 +26,12 @@ def build_model(arch: str, spec):
     except catalog.CatalogError as exc:
         raise ValueError(str(exc)) from None
     return factory(spec.shape, spec.num_classes, spec.mean, spec.std)
+
+
+def build_checkpoint_model(arch: str, spec, ckpt: dict):
+    """The network of checkpoint ``ckpt``: architecture ``arch`` of the zoo for dataset ``spec``, or, for an
+    arch of ``BUILDERS``, what its builder makes of the checkpoint (an imported model's own network)."""
+    if arch in BUILDERS:
+        module, name = BUILDERS[arch].split(":")
+        return getattr(importlib.import_module(module), name)(ckpt)
+    return build_model(arch, spec)
