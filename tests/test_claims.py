@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import REPO, load_config
-from invrob.claims import ClaimError
+from invrob.claims import ClaimError, NotMeasured
 from invrob.claims.load import check_claims, load_claims, selectors
 from invrob.claims.read import Reader
 from invrob.claims.scoreboard import claim_inputs, requested_targets, scoreboard, spearman, write_scoreboard
@@ -293,3 +293,23 @@ def test_adversarial_claims_are_judged_again_under_autoattack_on_the_same_models
     assert rows["cusp"]["ours"] == "0.38 vs 0.14" and rows["cusp"]["ours_autoattack"] == "0.02 vs 0.26"
     inputs = claim_inputs(plans, [falling], set(files), exists=lambda p: False)
     assert any("robustness-autoattack" in f for f in inputs) and any("robustness-pgd" in f for f in inputs)
+
+
+def test_a_claim_about_models_another_target_compares_under_autoattack_reads_that_comparison():
+    """Fig 19's StdCNNs under PGD (unrotated, normalised ε) are Fig 1's Fashion-MNIST models that aa_fig1 puts under
+    PGD and AutoAttack: its AutoAttack verdict reads aa_fig1's panel; an FGSM claim (Fig 15) has no such twin."""
+    from invrob.claims.scoreboard import under_second_attack
+
+    config = load_config()
+    claims = {c["id"]: c for c in config_claims(config)}
+    fig19 = claims["p000-fmnist-fig19-stdcnn-pgd-unrotated-falls-with-theta"]
+    plans = claim_plans(config, list(claims.values()))
+    second = under_second_attack(fig19, plans)["series"]
+    panel = plans["aa_fig1"]["panels"][second["panel"]]
+    assert second["target"] == "aa_fig1" and second["evaluation"] == "robustness-autoattack"
+    assert (panel["dataset"], panel["arch"], panel["test"]) == ("fashion_mnist", "stdcnn", "unrotated")
+    fig19_models = {m["recipe"] for m in figure_plan(config, "fig19")["panels"][0]["models"]}
+    assert fig19_models <= {m["recipe"] for m in panel["models"]}
+    fgsm = next(c for c in claims.values() if c["id"].startswith("p000-fmnist-fig15-stdcnn-fgsm"))
+    with pytest.raises(NotMeasured, match="no AutoAttack counterpart of fig15"):
+        under_second_attack(fgsm, plans)

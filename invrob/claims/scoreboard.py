@@ -108,11 +108,35 @@ ADVERSARIAL_ROLES = ("robustness", "robustness-rotated")  # selector roles an at
 SECOND_ATTACK = "autoattack"
 
 
-def _counterpart(plans: dict, target: str) -> dict | None:
-    """The plan that puts ``target``'s models under AutoAttack (a figure's attack_profiles, else a table's)."""
-    found = [p for p in plans.values() if p.get("source") == target
-             and SECOND_ATTACK in (p["panels"][0].get("attacks") or ["pgd", SECOND_ATTACK])]  # fmt: skip
-    return next((p for p in found if p["kind"] == "attack_profiles"), found[0] if found else None)
+def _compared(panel: dict) -> list[str]:
+    """The attacks an attack_profiles / attack_gap panel compares (the first is the reference)."""
+    return list(panel.get("attacks") or ["pgd", SECOND_ATTACK])
+
+
+def _counterpart(plans: dict, target: str, source: dict, role: str) -> tuple[dict, int] | None:
+    """(plan, panel index) that puts ``target``'s panel ``source`` under AutoAttack: a target whose source is
+    ``target`` (a figure's attack_profiles, else a table's), by the panel's dataset and architecture; else
+    any AutoAttack comparison with a panel of the same models, attacked first by the source's attack, on the
+    same test data in the same ε space (Fig 19's StdCNNs under PGD are Fig 1's, compared in aa_fig1)."""
+    found = [p for p in plans.values() if p.get("source") == target and SECOND_ATTACK in _compared(p["panels"][0])]
+    found.sort(key=lambda p: p["kind"] != "attack_profiles")
+    for plan in found:
+        return plan, next((i for i, p in enumerate(plan["panels"])
+                           if (p["dataset"], p["arch"]) == (source["dataset"], source["arch"])), None)  # fmt: skip
+    if role == "cusp":
+        return None
+    models = {(m["dataset"], m["arch"], m["recipe"]) for m in source["models"]}
+    test = "rotated" if role.endswith("-rotated") else "unrotated"
+    comparisons = sorted((p for p in plans.values() if p["kind"] in ("attack_profiles", "attack_gap")),
+                         key=lambda p: (p["kind"] != "attack_profiles", p["name"]))  # fmt: skip
+    for plan in comparisons:
+        for i, panel in enumerate(plan["panels"]):
+            attacks = _compared(panel)
+            if (attacks[0] == source.get("attack") and SECOND_ATTACK in attacks and panel["test"] == test
+                    and panel["epsilon_space"] == source["epsilon_space"]
+                    and models <= {(m["dataset"], m["arch"], m["recipe"]) for m in panel["models"]}):  # fmt: skip
+                return plan, i
+    return None
 
 
 def under_second_attack(claim: dict, plans: dict) -> dict | None:
@@ -127,12 +151,12 @@ def under_second_attack(claim: dict, plans: dict) -> dict | None:
         if not adversarial:
             continue
         changed = True
-        twin = _counterpart(plans, sel["target"])
-        if twin is None:
-            raise NotMeasured(f"no AutoAttack counterpart of {sel['target']} (a target with source: {sel['target']})")
         source = Reader(plans, read=lambda p: {}).panel(sel)
-        index = next((i for i, p in enumerate(twin["panels"])
-                      if (p["dataset"], p["arch"]) == (source["dataset"], source["arch"])), None)  # fmt: skip
+        found = _counterpart(plans, sel["target"], source, sel["evaluation"])
+        if found is None:
+            raise NotMeasured(f"no AutoAttack counterpart of {sel['target']} (a target with source: {sel['target']}, "
+                              f"or one that compares the same models under {source.get('attack')} and AutoAttack)")  # fmt: skip
+        twin, index = found
         if index is None:
             raise NotMeasured(f"{twin['name']} has no panel of {source['arch']} on {source['dataset']}")
         new = {**sel, "target": twin["name"], "panel": index}

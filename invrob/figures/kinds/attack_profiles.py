@@ -28,10 +28,16 @@ def draw(plan: dict, evals: dict):
         images = common_images(panel, evals, evs)
         for i, model in enumerate(panel["models"]):
             name = group_label(panel, model)
+            reference_grid = None
             for ev, label, style in zip(evs, labels, STYLES):
                 x, acc = accuracy_on(model, ev, evals, images)
-                _line(ax, x, acc.mean(0), acc.std(0), _seeds(model), color=colors[i], linestyle=style,
-                      label=f"{name}, {label}")  # fmt: skip
+                reference_grid = x if reference_grid is None else reference_grid
+                # an attack run at fewer ε than the first (AutoAttack at the headline ε only): its points alone,
+                # hollow, since a line between them would cross ε it never ran at
+                sparse = set(x) < set(reference_grid)
+                _line(ax, x, acc.mean(0), acc.std(0), _seeds(model), color=colors[i],
+                      label=f"{name}, {label}", **({"linestyle": "none", "markerfacecolor": "none"}
+                                                   if sparse else {"linestyle": style}))  # fmt: skip
                 _rows(rows, f"{c + 1}_accuracy_{label}", name, x, acc.mean(0), acc.std(0), _seeds(model))
         ax.text(0.98, 0.02, f"{len(images)} test images", transform=ax.transAxes, ha="right", fontsize=7)
         ax.set(ylabel="accuracy (%)", **robustness_axes(first_evaluation(panel, evals, evs[0])),
