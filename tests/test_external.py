@@ -12,7 +12,7 @@ import torch.nn as nn
 from conftest import load_config, needs_fashion_mnist, snakemake
 from invrob.config import ConfigError
 from invrob.data.splits import load_split, to_float
-from invrob.evaluation.registry import load_model, run_evaluation
+from invrob.evaluation.registry import load_evaluated_model, run_evaluation
 from invrob.external import ImportRefused, import_checkpoint, read_state_dict
 from invrob.io import load_checkpoint
 
@@ -121,7 +121,7 @@ def test_an_imported_model_is_a_checkpoint_every_evaluation_reads_with_its_norma
     check = import_checkpoint(record, "w.pt", prepared_mnist_like, user_files / "model.pt", min_accuracy=0.5)
     ckpt = load_checkpoint(user_files / "model.pt")  # weights_only=True
     assert (ckpt["arch"], ckpt["dataset"], ckpt["hparams"]["recipe"], ckpt["seed"]) == ("external", "mnist", "mine", 0)
-    model, _ = load_model(user_files / "model.pt", "cpu", expected={"arch": "external", "recipe": "mine", "seed": "0"})
+    model, _ = load_evaluated_model(user_files / "model.pt", "cpu", expected={"arch": "external", "recipe": "mine", "seed": "0"})
     test = load_split(prepared_mnist_like, "mnist", "test")
     x = to_float(test.images)
     with torch.no_grad():  # the pipeline feeds [0, 1] pixels; the user's net sees (x − mean) / std
@@ -151,7 +151,7 @@ def test_an_installed_package_factory_imports_a_torchvision_resnet18_for_cifar10
     record = _record("resnet18_cifar", factory="torchvision.models:resnet18", kwargs={"num_classes": 10},
                      dataset="cifar10", normalization={"mean": mean, "std": std})  # fmt: skip
     import_checkpoint(record, "resnet18_cifar10.pt", data, tmp_path / "model.pt", min_accuracy=0, check_images=8)
-    model, ckpt = load_model(tmp_path / "model.pt", "cpu")
+    model, ckpt = load_evaluated_model(tmp_path / "model.pt", "cpu")
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         normalised = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
@@ -193,7 +193,7 @@ def test_factories_load_as_python_loads_them_from_a_file_or_a_package_of_the_run
     torch.save(nested.state_dict(), user_files / "w.pt")
     for factory in ("nets.mine:build", "own.py:build"):  # a package under the run folder; a file with a dataclass
         import_checkpoint(_record(factory=factory), "w.pt", prepared_mnist_like, user_files / "model.pt", min_accuracy=0)
-        model, _ = load_model(user_files / "model.pt", "cpu")
+        model, _ = load_evaluated_model(user_files / "model.pt", "cpu")
         assert [tuple(p.shape) for p in model.parameters()] == [(32, 784), (32,), (10, 32), (10,)], factory
 
 
@@ -208,6 +208,10 @@ def test_only_imported_models_evaluations_reach_the_import_code():
     assert "invrob.external:build" in imported and "invrob.external:load_factory" in imported
     assert not [s for s in imported if s.startswith("invrob.models.zoo.")]
     assert "invrob.models.zoo.table3:gcnn" in zoo
+    # trainings and the robust dataset D_R never load an imported model: adding them reruns neither
+    for job in ("train_job", "robust_dataset_job"):
+        reached = reached_symbols(f"invrob.jobs:{job}", arch="madry_lenet", dataset="mnist")
+        assert not [s for s in reached if s.startswith("invrob.external:") or s.endswith(":load_evaluated_model")], job
 
 
 def test_each_external_model_gets_a_figure_and_a_table_and_a_bad_entry_is_named():

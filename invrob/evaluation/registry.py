@@ -28,8 +28,8 @@ from ..attacks import SPATIAL_ATTACKS
 from ..attacks.base import channel_unit
 from ..data.registry import get_spec
 from ..data.splits import TensorDataset, load_split
-from ..io import CheckpointError, identity_mismatch, load_checkpoint
-from ..models import build_checkpoint_model
+from ..io import CheckpointError, checkpoint_header, identity_mismatch, load_checkpoint
+from ..models import BUILDERS, build_checkpoint_model, build_model
 from . import names
 from .measures import (
     clean_accuracy,
@@ -158,7 +158,7 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
     if mismatch:
         raise CheckpointError(f"checkpoint {checkpoint} is not the model its path names: {mismatch}. Put the "
                               f"right file there, or delete it and rerun your snakemake command to train it")  # fmt: skip
-    model = build_checkpoint_model(ckpt["arch"], get_spec(ckpt["dataset"]), ckpt)  # a zoo architecture, or imported
+    model = build_model(ckpt["arch"], get_spec(ckpt["dataset"]))
     model.load_state_dict(ckpt["state_dict"])
     model.to(device).eval()
     if prepare_model is not None:
@@ -166,6 +166,29 @@ def load_model(checkpoint: str | Path, device, prepare_model: Callable | None = 
     for p in model.parameters():  # attacks need input gradients only
         p.requires_grad_(False)
     return model, ckpt
+
+
+def load_evaluated_model(checkpoint: str | Path, device, prepare_model: Callable | None = None,
+                         expected: dict | None = None) -> tuple[torch.nn.Module, dict]:  # fmt: skip
+    """``load_model``, or for a checkpoint whose arch is not of the zoo (a model of external_models, imported
+    by ``invrob.external``) its builder's network, checked and prepared the same way.  (``load_model`` itself
+    is left as the robust dataset D_R reaches it: importing models reran no D_R and no training on it.)"""
+    try:
+        arch = checkpoint_header(checkpoint).get("arch")  # plain values only: no weights read twice
+    except CheckpointError:
+        arch = None  # load_model says what is wrong with the file
+    if arch not in BUILDERS:
+        return load_model(checkpoint, device, prepare_model, expected)
+    ckpt = load_checkpoint(checkpoint)
+    mismatch = identity_mismatch(ckpt, expected or {})
+    if mismatch:
+        raise CheckpointError(f"checkpoint {checkpoint} is not the model its path names: {mismatch}. Delete it and "
+                              f"rerun your snakemake command to import it again")  # fmt: skip
+    model = build_checkpoint_model(arch, get_spec(ckpt["dataset"]), ckpt)
+    model.load_state_dict(ckpt["state_dict"])
+    model.to(device).eval()
+    model = prepare_model(model) if prepare_model is not None else model
+    return model.requires_grad_(False), ckpt  # attacks need input gradients only
 
 
 def _select(split: TensorDataset, settings: dict) -> TensorDataset:
@@ -193,9 +216,9 @@ def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, sett
                    expected: dict | None = None) -> dict:  # fmt: skip
     """Evaluation ``name`` of one checkpoint; ``test_set`` (already subset and on the device) saves
     reading the test split again when several checkpoints of one dataset are evaluated in a row;
-    ``expected``: what the checkpoint must be (see ``load_model``)."""
+    ``expected``: what the checkpoint must be (see ``load_model``, ``load_evaluated_model``)."""
     base = names.parse(name).base
-    model, ckpt = load_model(checkpoint, device, prepare_model, expected)
+    model, ckpt = load_evaluated_model(checkpoint, device, prepare_model, expected)
     if test_set is None:
         test_set = test_images(data_dir, ckpt["dataset"], settings).to(device)
     log(f"{name}: {ckpt['arch']} / {ckpt['hparams']['recipe']} / seed {ckpt['seed']} on {len(test_set)} "
