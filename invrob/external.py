@@ -32,6 +32,7 @@ SEED = "0"  # one checkpoint: one seed
 TARGET_PREFIX = "ext_"
 KINDS = {"figures": "external_profile", "tables": "external_summary"}
 INVARIANCE = ("invariance-rotation", "invariance-translation", "invariance-rt")
+PGD_SUCCESS = ("pgd-linf", "pgd-l2")  # paper 003's PGD: accuracy and attack success rate, pixel radii
 
 
 class ImportRefused(ValueError):
@@ -78,11 +79,12 @@ def check(config: dict) -> None:
 
 def evaluations(config: dict, name: str) -> list[str]:
     """Every evaluation an external model's profile reads: clean accuracy, the three invariance profiles,
-    a robustness profile per attack of ``evaluation.attacks``, DeepFool, and its spatial attacks."""
+    a robustness profile per attack of ``evaluation.attacks``, DeepFool, paper 003's ℓ∞ and ℓ2 PGD
+    (accuracy and attack success rate), and its spatial attacks."""
     record = config["external_models"][name]
     space = record["epsilon_space"]
     return ["clean", *INVARIANCE, *(in_space(f"robustness-{a}", space) for a in config["evaluation"]["attacks"]),
-            in_space("deepfool", space), *(f"spatial-{a}" for a in record["spatial"])]  # fmt: skip
+            in_space("deepfool", space), *PGD_SUCCESS, *(f"spatial-{a}" for a in record["spatial"])]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the import rule's inputs and params

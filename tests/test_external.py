@@ -325,6 +325,9 @@ def test_an_external_model_is_profiled_end_to_end_and_a_missing_state_dict_is_na
     table = (wf / "tables/ext_mine.md").read_text()
     assert f"| clean accuracy (%) |  | {100 * expected:.2f} |" in table
     assert "accuracy under a spatial attack (%) | rot30" in table and "| worst-of-10 random" in table
+    l2 = results("pgd-l2")["results"]  # paper 003's ℓ2 PGD runs on it too
+    assert f"| attack success rate of ℓ2 PGD-{results('pgd-l2')['settings']['steps']} (%) | ε = {l2['epsilon'][-1]:g} " \
+           f"(pixel) | {100 * l2['attack_success_rate'][-1]:.2f} |" in table
     rows = (wf / "figures/ext_mine.csv").read_text().splitlines()
     assert any(r.startswith("rotation_invariance,mine,0,1.0000") for r in rows)
     # an edit of the weights imports the model again and reruns its evaluations; nothing else

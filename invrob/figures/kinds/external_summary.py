@@ -15,7 +15,8 @@ DOC = "the numbers of one external model: clean accuracy, invariance, robust acc
 def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
     """One row per measure, in percent unless it says otherwise: clean accuracy; per invariance family the
     rate of invariance averaged over its test ranges and at the largest; per robustness attack the accuracy
-    at every ε > 0 of its grid; DeepFool's mean ℓ2 distance; accuracy under each spatial attack."""
+    at every ε > 0 of its grid; DeepFool's mean ℓ2 distance; paper 003's ℓ∞ and ℓ2 PGD (accuracy and attack
+    success rate per radius); accuracy under each spatial attack."""
     panel = plan["panels"][0]
     header = ["measure", "setting", "value", "test images"]
 
@@ -41,6 +42,14 @@ def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
         e = evals_of(panel, evals, ev)
         rows.append(row("DeepFool mean ℓ2 distance", f"{space_of(e)} units, {e['results']['not_converged']} of "
                         f"{e['results']['points']} not converged", e["results"]["mean_l2"], e, "{:.4f}"))  # fmt: skip
+    for ev in of_family(panel, "pgd"):  # paper 003's attacks: ℓ∞ and ℓ2 PGD, radii in pixels
+        e = evals_of(panel, evals, ev)
+        r, s = e["results"], e["settings"]
+        name = f"{'ℓ∞' if r['norm'] == 'linf' else 'ℓ2'} PGD-{s['steps']}"
+        for eps, acc, asr in zip(r["epsilon"], r["accuracy"], r["attack_success_rate"]):
+            setting = f"ε = {epsilon_label(eps) if r['norm'] == 'linf' else f'{eps:g}'} (pixel)"
+            rows.append(row(f"accuracy under {name} (%)", setting, 100 * acc, e))
+            rows.append(row(f"attack success rate of {name} (%)", setting, 100 * asr, e))
     for ev in of_family(panel, "spatial"):
         e = evals_of(panel, evals, ev)
         rows.append(row("accuracy under a spatial attack (%)", spatial_label(e),
