@@ -17,6 +17,7 @@ Torch-free at the top level: the DAG and the config checks import this module.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -63,7 +64,8 @@ def add_targets(config: dict) -> None:
 
 
 def check(config: dict) -> None:
-    """What the schema cannot check of ``external_models``: each model's dataset configured, its attacks known."""
+    """What the schema cannot check of ``external_models``: each model's dataset configured, one normalisation
+    value per channel (or one for all)."""
     for name, record in (config.get("external_models") or {}).items():
         if record["dataset"] not in config["datasets"]:
             raise ConfigError(f"{where(name, 'dataset')}: '{record['dataset']}' is not configured under 'datasets:' "
@@ -125,10 +127,10 @@ def import_inputs(config: dict, name: str, dataset: str) -> list[str]:
     if not Path(record["state_dict"]).is_file():
         raise ConfigError(f"{where(name, 'state_dict')}: '{record['state_dict']}' is not a file (relative to the "
                           f"run folder {Path.cwd()}); give the path of the file torch.save wrote")  # fmt: skip
-    source = factory_file(record["factory"])
-    if _split_factory(record["factory"])[0].endswith(".py") and source is None:
-        raise ConfigError(f"{where(name, 'factory')}: '{_split_factory(record['factory'])[0]}' is not a file "
-                          f"(relative to the run folder {Path.cwd()})")  # fmt: skip
+    source, module = factory_file(record["factory"]), _split_factory(record["factory"])[0]
+    if module.endswith(".py") and source is None:
+        raise ConfigError(f"{where(name, 'factory')}: '{module}' is not a file (relative to the run folder "
+                          f"{Path.cwd()})")  # fmt: skip
     return [record["state_dict"], *([str(source)] if source is not None and not _in_package(source) else [])]
 
 
@@ -148,6 +150,19 @@ def import_params(config: dict, name: str) -> dict:
 # --------------------------------------------------------------------------- building and importing (torch)
 
 
+@contextlib.contextmanager
+def _on_path(folder: Path):
+    """``folder`` first on ``sys.path`` while importing, unless it is there already."""
+    added = str(folder) not in sys.path
+    if added:
+        sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(str(folder))
+
+
 def load_factory(record: dict):
     """The factory function ``record['factory']`` names (imported now); ``ImportRefused`` naming the key."""
     module_name, function = _split_factory(record["factory"])
@@ -164,23 +179,15 @@ def load_factory(record: dict):
             if module is None:
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[spec.name] = module  # before it runs: dataclasses and pickling look it up there
-                sys.path.insert(0, str(path.parent))  # its own imports of modules beside it
                 try:
-                    spec.loader.exec_module(module)
+                    with _on_path(path.parent):  # its own imports of modules beside it
+                        spec.loader.exec_module(module)
                 except BaseException:
                     del sys.modules[spec.name]
                     raise
-                finally:
-                    sys.path.remove(str(path.parent))
         else:
-            added = str(Path.cwd()) not in sys.path
-            if added:  # a module under the run folder
-                sys.path.insert(0, str(Path.cwd()))
-            try:
+            with _on_path(Path.cwd()):  # a module under the run folder
                 module = importlib.import_module(module_name)
-            finally:
-                if added:
-                    sys.path.remove(str(Path.cwd()))
     except ImportRefused:
         raise
     except Exception as exc:

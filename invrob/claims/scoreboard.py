@@ -119,8 +119,8 @@ def _counterpart(plans: dict, target: str, source: dict, role: str) -> tuple[dic
     any AutoAttack comparison with a panel of the same models, attacked first by the source's attack, on the
     same test data in the same ε space (Fig 19's StdCNNs under PGD are Fig 1's, compared in aa_fig1)."""
     found = [p for p in plans.values() if p.get("source") == target and SECOND_ATTACK in _compared(p["panels"][0])]
-    found.sort(key=lambda p: p["kind"] != "attack_profiles")
-    for plan in found:
+    if found:
+        plan = min(found, key=lambda p: p["kind"] != "attack_profiles")  # a figure's first, as before
         return plan, next((i for i, p in enumerate(plan["panels"])
                            if (p["dataset"], p["arch"]) == (source["dataset"], source["arch"])), None)  # fmt: skip
     if role == "cusp":

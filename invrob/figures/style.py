@@ -146,5 +146,11 @@ def spatial_attack_label(attack: str, settings: dict) -> str:
     return {"worst-of-k": f"worst-of-k random {limits}", "spgd": f"S-PGD {limits}"}.get(attack, attack)
 
 
+def spatial_attack_row(attack: str, settings: dict) -> str:
+    """``spatial_attack_label`` with worst-of-k's k filled in (worst-of-10), as tables name their rows."""
+    label = spatial_attack_label(attack, settings)
+    return label.replace("-k", f"-{settings['k']}") if attack == "worst-of-k" else label
+
+
 def _pm(mean: float, std: float, seeds: int) -> str:
     return f"{mean:.2f}" + (f" ± {std:.2f}" if seeds > 1 else "")

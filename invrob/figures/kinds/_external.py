@@ -7,7 +7,7 @@ from ...config import ConfigError
 from ...data.registry import get_spec
 from ...external import EXTERNAL, SEED, evaluations
 from ..plan import model_entry, require
-from ..style import spatial_attack_label
+from ..style import spatial_attack_row
 
 
 def models(config: dict, panel: dict, where: str) -> list[dict]:
@@ -41,6 +41,5 @@ def of_family(panel: dict, family: str) -> list[str]:
 
 
 def spatial_label(evaluation: dict) -> str:
-    """A spatial attack as the spatial_attacks table names it (worst-of-10, not worst-of-k)."""
-    label = spatial_attack_label(evaluation["results"]["attack"], evaluation["settings"])
-    return label.replace("worst-of-k", f"worst-of-{evaluation['settings']['k']}")
+    """The spatial attack of an evaluation file as the spatial_attacks table names it (worst-of-10)."""
+    return spatial_attack_row(evaluation["results"]["attack"], evaluation["settings"])

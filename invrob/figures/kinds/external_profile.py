@@ -41,15 +41,15 @@ def draw(plan: dict, evals: dict):
                       "invariance"}[families[0]])  # fmt: skip
         ax.legend(fontsize=7)
     ax = axes[1, 0]
-    for ev in of_family(panel, "robustness"):
-        e = evals_of(panel, evals, ev)
+    robustness = [evals_of(panel, evals, ev) for ev in of_family(panel, "robustness")]
+    for e in robustness:
         r, label = e["results"], attack_label(e)
         _line(ax, r["epsilon"], r["accuracy"], [0] * len(r["epsilon"]), 1, label=f"{label}, {e['test_images']} images")
         _rows(rows, f"accuracy_{label}", panel["external"], r["epsilon"], r["accuracy"], [0] * len(r["epsilon"]), 1)
     deepfool = [evals_of(panel, evals, ev) for ev in of_family(panel, "deepfool")]
     note = "".join(f"DeepFool mean ℓ2 distance {d['results']['mean_l2']:.3g} ({space_of(d)} units)" for d in deepfool)
-    largest = max(max(evals_of(panel, evals, ev)["results"]["epsilon"]) for ev in of_family(panel, "robustness"))
-    axes_of = robustness_axes(evals_of(panel, evals, of_family(panel, "robustness")[0]))
+    largest = max(max(e["results"]["epsilon"]) for e in robustness)
+    axes_of = robustness_axes(robustness[0])
     ax.set(ylabel="accuracy (%)", title="robustness profiles", **{**axes_of, "xlim": (0, 1.05 * largest or 1)})
     ax.legend(fontsize=6, title=note, title_fontsize=6)
     for d in deepfool:

@@ -7,7 +7,7 @@ from ...attacks import SPATIAL_ATTACKS
 from .. import published
 from ..plan import model_entry, require, stand_in
 from ..read import first_evaluation, seed_values
-from ..style import _pm, dataset_title, spatial_attack_label
+from ..style import _pm, dataset_title, spatial_attack_row
 
 SECTION = "tables"
 DOC = (
@@ -55,9 +55,7 @@ def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
                                                        for lb in labels)])  # fmt: skip
         for attack in attacks:
             settings = first_evaluation(panel, evals, f"spatial-{attack}")["settings"]
-            label = spatial_attack_label(attack, settings)
-            if attack == "worst-of-k":
-                label = label.replace("-k", f"-{settings['k']}")
+            label = spatial_attack_row(attack, settings)
             rows.append([name, label, *(_spatial_cell(by_label.get(lb), attack, "accuracy", evals) for lb in labels)])
         paper = published.by_dataset("paper_004", "spatial_attacks").get(panel["dataset"]) if panel["dataset"] == panel["paper_dataset"] and \
             panel["archs"] == panel["paper_archs"] else None  # fmt: skip
