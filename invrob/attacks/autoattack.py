@@ -1,4 +1,4 @@
-"""AutoAttack (Croce & Hein 2020), ℓ∞: APGD-CE, APGD-T on the targeted DLR loss, FAB-T and Square, native.
+"""AutoAttack (Croce & Hein 2020), ℓ∞ and ℓ2: APGD-CE, APGD-T on the targeted DLR loss, FAB-T and Square, native.
 
 An image counts as robust at radius ε only if it is classified correctly and *every* attack of the
 version fails on it; each attack runs on the images all earlier ones failed on (RobustBench's
@@ -25,8 +25,16 @@ copies are what the tests compare against):
 * **FAB-T** (``invrob.attacks.fab``) — minimal-ℓ∞ adversarial examples by projection on the
   linearised boundary to the target class; it succeeds where its smallest example lies within ε.
 
+In ℓ2 (``norm='l2'``, paper 003's norm) the same four attacks bound ‖x′ − x‖₂ ≤ ε, as the reference's
+``norm='L2'``: APGD starts from a random point of the ball's surface (a normalised Gaussian) and steps along
+the ℓ2-normalised gradient, projecting by rescaling onto the ball, then clipping to the box; Square moves
+perturbation mass between two random windows with the reference's centred "pseudo-Gaussian" pattern and
+keeps the perturbation on the sphere; FAB-T projects on the linearised boundary with the smallest ℓ2 step
+(``fab.project_l2``).
+
 ``eps`` is in pixels, a float, a per-image tensor (N) or a per-channel one (1×C×1×1, the normalised
-space: ``base.in_pixels``).  Random choices use ``generator`` (or the global RNG when None).
+space: ``base.in_pixels``; in ℓ2 the ball is then ‖(x′ − x)/σ‖₂ ≤ ε, every attack working in units of
+ε·σ per coordinate, where the ball is round).  Random choices use ``generator`` (or the global RNG when None).
 """
 
 from __future__ import annotations
@@ -48,6 +56,13 @@ ATTACKS = {
     }
 }
 VERSIONS = {"standard": ("apgd-ce", "apgd-t", "fab-t", "square"), "fast": ("apgd-ce", "apgd-t")}
+NORMS = ("linf", "l2")
+
+
+def check_norm(norm: str) -> str:
+    if norm not in NORMS:
+        raise ValueError(f"unknown AutoAttack norm '{norm}'; choose one of {list(NORMS)}")
+    return norm
 
 
 def _broadcast_eps(eps, x: torch.Tensor) -> torch.Tensor:
@@ -61,6 +76,17 @@ def _broadcast_eps(eps, x: torch.Tensor) -> torch.Tensor:
 def _project(x_new: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """Onto the ℓ∞ ball of radius ε around x, then the image box [0, 1]."""
     return torch.min(torch.max(x_new, x - eps), x + eps).clamp_(0, 1)
+
+
+def l2_norm(t: torch.Tensor) -> torch.Tensor:
+    """The ℓ2 norm of every image of a batch, shaped to broadcast against it (N×1×…×1)."""
+    return t.flatten(1).norm(dim=1).view(-1, *([1] * (t.dim() - 1)))
+
+
+def _project_l2(x_new: torch.Tensor, x: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
+    """Onto the ℓ2 ball ‖(x_new − x)/unit‖₂ ≤ 1 by rescaling, then the image box [0, 1] (the reference's order)."""
+    d = (x_new - x) / unit.clamp_min(1e-12)  # a zero radius: no room, d = 0
+    return (x + unit * d * (1.0 / l2_norm(d).clamp_min(1e-12)).clamp(max=1.0)).clamp_(0, 1)
 
 
 def _rows(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -95,13 +121,34 @@ def apgd_checkpoints(steps: int) -> list[int]:
 
 @dataclass
 class APGD:
-    """ℓ∞ APGD on the cross-entropy (``target`` None) or on the targeted DLR loss towards ``target``;
+    """APGD (ℓ∞ or ℓ2) on the cross-entropy (``target`` None) or on the targeted DLR loss towards ``target``;
     ``run`` returns (adversarial images, which of them are misclassified)."""
 
     model: nn.Module
     steps: int = 100
     rho: float = 0.75
     generator: torch.Generator | None = None
+    norm: str = "linf"
+
+    def _start(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """A random point of the ball's surface (ℓ∞: uniform, scaled to the sphere; ℓ2: a normalised Gaussian)."""
+        if self.norm == "linf":
+            t = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype) * 2 - 1
+            t = t / t.flatten(1).abs().amax(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
+        else:
+            t = torch.randn(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
+            t = t / l2_norm(t).clamp_min(1e-12)
+        return (x + eps * t).clamp(0, 1)
+
+    def _step(self, x_adv: torch.Tensor, grad: torch.Tensor, step: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """ℓ∞: η · sign(∇) (η in pixels); ℓ2: η · ε · ∇/‖∇‖ in units of ε per coordinate (η in units of ε)."""
+        if self.norm == "linf":
+            return x_adv + step * grad.sign()
+        g = grad * eps
+        return x_adv + step * eps * g / l2_norm(g).clamp_min(1e-12)
+
+    def _project(self, x_new: torch.Tensor, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return _project(x_new, x, eps) if self.norm == "linf" else _project_l2(x_new, x, eps)
 
     def _loss(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None):
         x = x.detach().requires_grad_(True)
@@ -112,15 +159,15 @@ class APGD:
         return loss.detach(), grad, logits.detach().argmax(1) != y
 
     def run(self, x: torch.Tensor, y: torch.Tensor, eps, target: torch.Tensor | None = None):
+        check_norm(self.norm)
         eps = _broadcast_eps(eps, x)
         n = len(x)
-        t = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype) * 2 - 1
-        t = t / t.flatten(1).abs().amax(1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
-        x_adv = (x + eps * t).clamp(0, 1)
+        x_adv = self._start(x, eps)
         loss, grad, fooled = self._loss(x_adv, y, target)
         x_best_adv = x_adv.clone()
         x_best, grad_best, loss_best = x_adv.clone(), grad.clone(), loss.clone()
-        step = 2.0 * eps * torch.ones(n, *([1] * (x.dim() - 1)), device=x.device, dtype=x.dtype)  # η per image
+        step = torch.full((n, *([1] * (x.dim() - 1))), 2.0, device=x.device, dtype=x.dtype)  # η per image: 2ε
+        step = step * eps if self.norm == "linf" else step  # ℓ∞ in pixels (a per-channel ε too); ℓ2 in units of ε
         checkpoints = set(apgd_checkpoints(self.steps))
         history = [loss]  # the loss of every iterate, the start included
         last_check, loss_at_last_check = 0, loss_best.clone()
@@ -131,8 +178,8 @@ class APGD:
                 break
             with torch.no_grad():
                 momentum = 0.75 if i > 0 else 1.0
-                z = _project(x_adv + step * grad.sign(), x, eps)
-                x_next = _project(x_adv + momentum * (z - x_adv) + (1 - momentum) * (x_adv - x_prev), x, eps)
+                z = self._project(self._step(x_adv, grad, step, eps), x, eps)
+                x_next = self._project(x_adv + momentum * (z - x_adv) + (1 - momentum) * (x_adv - x_prev), x, eps)
                 x_prev, x_adv = x_adv, x_next
             loss, grad, now_fooled = self._loss(x_adv, y, target)
             with torch.no_grad():
@@ -154,9 +201,20 @@ class APGD:
         return x_best_adv.detach(), fooled
 
 
+def pseudo_gaussian(a: int, b: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """An a×b pattern of unit ℓ2 norm peaked at its centre: each cell holds Σ_{k ≥ j} 1/(k+1)² over the centred
+    squares k (of side 2k + 1) that cover it, j being the smallest (the reference Square's ``eta_rectangles``)."""
+    rows = (torch.arange(a, device=device) - a // 2).abs()
+    cols = (torch.arange(b, device=device) - b // 2).abs()
+    ring = torch.maximum(rows[:, None], cols[None, :])  # the smallest centred square covering the cell
+    weights = 1.0 / torch.arange(1, max(a // 2, b // 2) + 2, device=device, dtype=dtype) ** 2
+    out = weights.flip(0).cumsum(0).flip(0)[ring]  # Σ_{k ≥ ring} 1/(k+1)²
+    return out / out.norm().clamp_min(1e-12)
+
+
 @dataclass
 class Square:
-    """ℓ∞ Square Attack (Andriushchenko et al. 2020) on the margin loss, ``queries`` model calls at most.
+    """Square Attack (Andriushchenko et al. 2020), ℓ∞ or ℓ2, on the margin loss, ``queries`` model calls at most.
 
     One window position and size per query for the whole batch, as the reference; its sign per image and
     channel (the reference draws one per channel for the batch; each image's search is the same random
@@ -170,6 +228,7 @@ class Square:
     p_init: float = 0.8
     generator: torch.Generator | None = None
     reference_windows: bool = False
+    norm: str = "linf"
 
     def p_selection(self, it: int) -> float:
         """The fraction of pixels the square covers at query ``it`` (the reference's schedule, scaled to 10,000)."""
@@ -191,6 +250,8 @@ class Square:
     @torch.no_grad()
     def run(self, x: torch.Tensor, y: torch.Tensor, eps):
         eps = _broadcast_eps(eps, x)
+        if check_norm(self.norm) == "l2":
+            return self._run_l2(x, y, eps)
         n, c, h, w = x.shape
         x_best = _project(x + eps * self._sign((n, c, 1, w), x), x, eps)  # vertical stripes
         best = margin(self.model(x_best), y)
@@ -204,6 +265,60 @@ class Square:
             delta = xb - xa
             delta[:, :, vh:vh + s, vw:vw + s] = ea * self._sign((len(active), c, 1, 1), x)
             x_new = _project(xa + delta, xa, ea)
+            m = margin(self.model(x_new), y[active])
+            improved = m < best[active]
+            x_best[active[improved]], best[active[improved]] = x_new[improved], m[improved]
+        return x_best, best < 0
+
+    def _pattern(self, s: int, device, dtype) -> torch.Tensor:
+        """The ℓ2 window's s×s pattern, of unit norm: two ``pseudo_gaussian`` halves of opposite sign, split
+        across rows, or across columns with probability ½ (the reference's ``eta``)."""
+        pattern = torch.cat([pseudo_gaussian(s // 2, s, device, dtype), -pseudo_gaussian(s - s // 2, s, device, dtype)])
+        pattern = pattern / pattern.norm()
+        flip = torch.rand(1, generator=self.generator, device=device) > 0.5
+        return pattern.T if bool(flip) else pattern
+
+    def _run_l2(self, x: torch.Tensor, y: torch.Tensor, unit: torch.Tensor):
+        """ℓ2: the perturbation δ (in units of ε per coordinate, so the ball is ‖δ‖₂ ≤ 1) starts as a grid of
+        5×5 tiles of the pattern with random signs; each query draws two s×s windows, rebuilds the first from
+        its own direction plus a fresh pattern with the mass of both (and what the sphere has left), empties the
+        second, rescales δ onto the sphere and keeps it if the margin falls (the reference's ℓ2 search)."""
+        n, c, h, w = x.shape
+        s0 = max(h // 5, 1)
+        start = (h - 5 * s0) // 2
+        delta = torch.zeros_like(x)
+        for vh in range(start, h - s0 + 1, s0):
+            for vw in range(start, w - s0 + 1, s0):
+                sign = self._sign((n, c, 1, 1), x)
+                delta[:, :, vh:vh + s0, vw:vw + s0] += self._pattern(s0, x.device, x.dtype) * sign
+
+        def on_sphere(xa, d, ua):
+            return (xa + ua * d / l2_norm(d).clamp_min(1e-12)).clamp(0, 1)
+
+        x_best = on_sphere(x, delta, unit)
+        best = margin(self.model(x_best), y)
+        for it in range(self.queries - 1):
+            active = (best > 0).nonzero().squeeze(1)
+            if len(active) == 0:
+                break
+            xa, ua = x[active], _rows(unit, active)
+            d = (x_best[active] - xa) / ua.clamp_min(1e-12)  # the current perturbation, in units of ε
+            s = max(int(round(math.sqrt(self.p_selection(it) * h * w))), 3)
+            s = min(s + 1 - s % 2, h, w)  # odd, at least 3, and inside the image
+            vh, vw = self._int(h - s, x.device), self._int(w - s, x.device)
+            vh2, vw2 = self._int(h - s, x.device), self._int(w - s, x.device)
+            window = d[:, :, vh:vh + s, vw:vw + s]
+            both = torch.zeros_like(d)
+            both[:, :, vh:vh + s, vw:vw + s] = 1.0
+            both[:, :, vh2:vh2 + s, vw2:vw2 + s] = 1.0
+            mass_windows = l2_norm(d * both) ** 2
+            room = (1.0 - l2_norm(d) ** 2).clamp_min(0)  # what the sphere has left (the search keeps ‖δ‖ = 1)
+            new = self._pattern(s, x.device, x.dtype) * self._sign((len(active), c, 1, 1), x)
+            new = new + window / window.flatten(2).norm(dim=2)[..., None, None].clamp_min(1e-12)
+            new = new / new.flatten(2).norm(dim=2)[..., None, None].clamp_min(1e-12) * (room / c + mass_windows).sqrt()
+            d[:, :, vh2:vh2 + s, vw2:vw2 + s] = 0.0
+            d[:, :, vh:vh + s, vw:vw + s] = new
+            x_new = on_sphere(xa, d, ua)
             m = margin(self.model(x_new), y[active])
             improved = m < best[active]
             x_best[active[improved]], best[active[improved]] = x_new[improved], m[improved]
@@ -224,6 +339,7 @@ class AutoAttack:
     square_queries: int = 5000
     p_init: float = 0.8
     generator: torch.Generator | None = None
+    norm: str = "linf"
     # per attack of the version, over the perturb calls so far: seconds, and images it fooled
     stages: dict = field(default_factory=dict, repr=False)
 
@@ -231,6 +347,7 @@ class AutoAttack:
         if self.version not in VERSIONS:
             raise ValueError(f"unknown AutoAttack version '{self.version}'; choose one of {sorted(VERSIONS)} "
                              f"(datasets.<name>.autoattack.version)")  # fmt: skip
+        check_norm(self.norm)
 
     def perturb(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         eps = _broadcast_eps(self.eps, x)
@@ -258,15 +375,16 @@ class AutoAttack:
 
     def _run(self, attack: str, x, y, eps, target):
         if attack.startswith("apgd"):
-            return APGD(self.model, self.apgd_steps, generator=self.generator).run(x, y, eps, target)
+            return APGD(self.model, self.apgd_steps, generator=self.generator, norm=self.norm).run(x, y, eps, target)
         if attack == "square":
-            return Square(self.model, self.square_queries, self.p_init, self.generator).run(x, y, eps)
+            return Square(self.model, self.square_queries, self.p_init, self.generator, norm=self.norm).run(x, y, eps)
         from .fab import FABTargeted
 
-        return FABTargeted(self.model, self.fab_steps, generator=self.generator).run(x, y, eps, target)
+        return FABTargeted(self.model, self.fab_steps, generator=self.generator, norm=self.norm).run(x, y, eps, target)
 
 
-def autoattack(model: nn.Module, eps, settings: dict, generator: torch.Generator | None = None) -> AutoAttack:
-    """AutoAttack at radius ``eps`` (pixels) with ``settings``: version, apgd_steps, targets, fab_steps,
+def autoattack(model: nn.Module, eps, settings: dict, generator: torch.Generator | None = None,
+               norm: str = "linf") -> AutoAttack:  # fmt: skip
+    """AutoAttack in ``norm`` at radius ``eps`` (pixels) with ``settings``: version, apgd_steps, targets, fab_steps,
     square_queries, p_init (the module's ATTACKS declaration has the defaults)."""
-    return AutoAttack(model, eps, **settings, generator=generator)
+    return AutoAttack(model, eps, **settings, generator=generator, norm=norm)
