@@ -26,14 +26,13 @@ from pathlib import Path
 
 from .config import ConfigError
 from .data.registry import DATASETS
-from .evaluation.names import in_space
+from .evaluation.names import PGD_NORMS, SUCCESS_ATTACKS, in_space, success
 
 EXTERNAL = "external"  # the {arch} of every imported model in results/ (never an architecture of the zoo)
 SEED = "0"  # one checkpoint: one seed
 TARGET_PREFIX = "ext_"
 KINDS = {"figures": "external_profile", "tables": "external_summary"}
 INVARIANCE = ("invariance-rotation", "invariance-translation", "invariance-rt")
-PGD_SUCCESS = ("pgd-linf", "pgd-l2")  # paper 003's PGD: accuracy and attack success rate, pixel radii
 
 
 class ImportRefused(ValueError):
@@ -82,11 +81,13 @@ def check(config: dict) -> None:
 def evaluations(config: dict, name: str) -> list[str]:
     """Every evaluation an external model's profile reads: clean accuracy, the three invariance profiles,
     a robustness profile per attack of ``evaluation.attacks``, DeepFool, paper 003's ℓ∞ and ℓ2 PGD
-    (accuracy and attack success rate), and its spatial attacks."""
+    (accuracy and attack success rate, pixel radii; and AutoAttack's at the same radii when it is one of the
+    attacks), and its spatial attacks."""
     record = config["external_models"][name]
-    space = record["epsilon_space"]
-    return ["clean", *INVARIANCE, *(in_space(f"robustness-{a}", space) for a in config["evaluation"]["attacks"]),
-            in_space("deepfool", space), *PGD_SUCCESS, *(f"spatial-{a}" for a in record["spatial"])]  # fmt: skip
+    space, attacks = record["epsilon_space"], config["evaluation"]["attacks"]
+    paper003 = [success(a, n) for a in SUCCESS_ATTACKS if a == "pgd" or a in attacks for n in PGD_NORMS]
+    return ["clean", *INVARIANCE, *(in_space(f"robustness-{a}", space) for a in attacks),
+            in_space("deepfool", space), *paper003, *(f"spatial-{a}" for a in record["spatial"])]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the import rule's inputs and params

@@ -19,7 +19,7 @@ from invrob.attacks.fab import FABTargeted, project_l2, project_linf
 from invrob.attacks.pgd import LinfPGD
 from invrob.data.registry import get_spec
 from invrob.data.splits import TensorDataset
-from invrob.evaluation.measures import robustness_profile
+from invrob.evaluation.measures import autoattack_success_profile, pgd_success_profile, robustness_profile
 
 
 def _data(templates, n, seed):
@@ -299,3 +299,27 @@ def test_l2_radii_per_image_and_per_channel_stay_in_their_balls(trained):
     with pytest.raises(ValueError, match="unknown AutoAttack norm 'l1'"):
         AutoAttack(net, 0.5, norm="l1")
 
+
+
+@pytest.mark.parametrize("norm, eps, pgd", [("l2", [0.5, 0.75, 1.0], {"steps": 20, "step_size": 0.1}),
+                                            ("linf", [0.05, 0.1], {"steps": 7, "step_fraction": 0.25})])  # fmt: skip
+def test_paper003_success_profile_under_autoattack_is_never_weaker_than_pgds(trained, norm, eps, pgd):
+    """Paper 003's measures (accuracy, attack success rate) under AutoAttack at PGD's radii: image by image,
+    what AutoAttack leaves correct PGD leaves correct too, and the ASR counts only images classified correctly."""
+    net, x, y = trained
+    data = TensorDataset((x * 255).round().to(torch.uint8), y, get_spec("mnist"))  # the spec: metadata only
+    torch.manual_seed(0)
+    ours = pgd_success_profile(net, data, norm, eps, pgd)
+    aa = autoattack_success_profile(net, data, norm, eps, {"version": "standard", "apgd_steps": 20, "fab_steps": 20,
+                                                           "square_queries": 100})  # fmt: skip
+    assert aa["norm"] == ours["norm"] == norm and aa["epsilon"] == ours["epsilon"] == eps
+    clean = torch.tensor([True] * len(y))  # the fixture's images are all classified correctly
+    assert aa["clean_accuracy"] == ours["clean_accuracy"] == 1.0
+    for i in range(len(eps)):
+        a, p = (torch.tensor([f == "1" for f in r["correct"][i]]) for r in (aa, ours))
+        assert not (a & ~p).any()  # AutoAttack fools every image PGD fools (here, on every image)
+        assert aa["accuracy"][i] == pytest.approx(a.float().mean().item())
+        assert aa["attack_success_rate"][i] == pytest.approx((clean & ~a).float().mean().item())
+        assert set(aa["stages"][f"{eps[i]:g}"]) == {"apgd-ce", "apgd-t", "fab-t", "square"}
+    assert sum(aa["accuracy"]) < sum(ours["accuracy"])  # and somewhere strictly stronger
+    assert aa["accuracy"] == sorted(aa["accuracy"], reverse=True)  # a larger ball fools more

@@ -22,7 +22,8 @@ PANEL = SCHEMA["$defs"]["panel"]["properties"]
 def test_the_schemas_enums_are_the_codes_registries():
     assert SCHEMA["$defs"]["dataset_name"]["enum"] == list(DATASETS)
     assert PANEL["spatial"]["items"]["enum"] == list(SPATIAL_ATTACKS)
-    assert PANEL["evaluations"]["items"]["enum"] == [*(f"pgd-{n}" for n in names.PGD_NORMS),
+    assert PANEL["evaluations"]["items"]["enum"] == [*(names.success(a, n) for a in names.SUCCESS_ATTACKS
+                                                       for n in names.PGD_NORMS),
                                                      *(names.spatial(a) for a in SPATIAL_ATTACKS)]  # fmt: skip
     assert PANEL["transform"]["enum"] == PANEL["invariance"]["items"]["enum"] == list(names.INVARIANCE_FAMILIES)
     assert PANEL["epsilon_space"]["enum"] == list(EPSILON_SPACES)

@@ -72,7 +72,7 @@ def test_a_claim_about_a_missing_target_or_evaluation_is_a_config_error(tmp_path
         check_claims(plans, [{**level, "value": {"target": "fig1", "y": "acuracy"}}], {"fig1"})
     with pytest.raises(ClaimError, match="reduce 'median' is not one of min, max, mean"):
         check_claims(plans, [{**level, "value": {"target": "fig1", "y": "accuracy", "reduce": "median"}}], {"fig1"})
-    with pytest.raises(ClaimError, match="unknown evaluation 'deepfoo'; known: clean, cusp, deepfool"):
+    with pytest.raises(ClaimError, match="unknown evaluation 'deepfoo'; known: autoattack-l2, autoattack-linf, clean, cusp, deepfool"):
         check_claims(plans, [{**level, "value": {"target": "fig1", "evaluation": "deepfoo"}}], {"fig1"})
     (tmp_path / "claims.yaml").write_text(yaml.safe_dump([{**level, "value": {"target": "fig99"}}]))
     with pytest.raises(ConfigError, match="claims: claim 'c': no figure or table 'fig99'"):
@@ -313,3 +313,34 @@ def test_a_claim_about_models_another_target_compares_under_autoattack_reads_tha
     fgsm = next(c for c in claims.values() if c["id"].startswith("p000-fmnist-fig15-stdcnn-fgsm"))
     with pytest.raises(NotMeasured, match="no AutoAttack counterpart of fig15"):
         under_second_attack(fgsm, plans)
+
+
+def test_paper003_pgd_claims_are_judged_again_under_autoattack_in_the_same_norm():
+    """Paper 003's Fig 3 claims read ℓ2 / ℓ∞ PGD's success profiles (pgd-l2, pgd-linf) of the D_mix models:
+    their AutoAttack verdict reads autoattack-l2 / autoattack-linf of the same models, in aa_p003_fig3."""
+    from invrob.claims.scoreboard import under_second_attack
+
+    config = load_config("quick.yaml")
+    claims = {c["id"]: c for c in config_claims(config)}
+    l2 = claims["p003-fig3-resnet18-l2-05-rises-with-alpha"]
+    linf = claims["p003-fig3-resnet18-linf-2of255-rises-with-alpha"]
+    plans = claim_plans(config, [l2, linf])
+    assert plans["aa_p003_fig3"]["source"] == "p003_fig3"
+    for c, norm in ((l2, "l2"), (linf, "linf")):
+        second = under_second_attack(c, plans)["series"]
+        assert (second["target"], second["evaluation"]) == ("aa_p003_fig3", f"autoattack-{norm}")
+        assert second["x"] == c["series"]["x"] and second["y"] == "accuracy"
+    files = {}
+    for plan in (plans["p003_fig3"], plans["aa_p003_fig3"]):
+        for model in plan["panels"][0]["models"]:
+            alpha = model["group"]
+            for by_ev in model["evals"].values():
+                for name, path in by_ev.items():
+                    # ℓ2 PGD: rises with α; ℓ2 AutoAttack: falls (the robustness was PGD's blind spot)
+                    acc = 0.5 - alpha / 4 if name == "autoattack-l2" else 0.2 + alpha / 4
+                    files[path] = {"results": {"epsilon": [0.25, 0.5] if name.endswith("l2") else [1 / 255, 2 / 255],
+                                               "accuracy": [acc, acc], "norm": name.split("-")[-1]}}  # fmt: skip
+    rows = {r["id"]: r for r in scoreboard(plans, [l2, linf], "quick", files.__getitem__, files.__contains__)}
+    assert rows[l2["id"]]["verdict"] == "holds" and rows[l2["id"]]["verdict_autoattack"] == "fails"
+    assert rows[linf["id"]]["verdict"] == rows[linf["id"]]["verdict_autoattack"] == "holds"
+

@@ -232,6 +232,7 @@ def test_each_external_model_gets_a_figure_and_a_table_and_a_bad_entry_is_named(
     assert files[0] == "results/fashion_mnist/external/mine/seed0/eval/clean.json"
     assert "results/fashion_mnist/external/mine/seed0/eval/robustness-autoattack.json" in files
     assert "results/fashion_mnist/external/mine/seed0/eval/spatial-grid775.json" in files
+    assert "results/fashion_mnist/external/mine/seed0/eval/autoattack-l2.json" in files  # paper 003's, under AutoAttack
     bad = [({"My-Model": {"factory": "m.py:f", "state_dict": "w.pt", "dataset": "mnist"}}, r"external_models"),
            ({"mine": {"factory": "m.py", "state_dict": "w.pt", "dataset": "mnist"}}, r"external_models\.mine\.factory"),
            ({"mine": {"factory": "m.py:f", "state_dict": "w.pt", "dataset": "imagenet"}}, r"external_models\.mine\.dataset"),
@@ -328,6 +329,10 @@ def test_an_external_model_is_profiled_end_to_end_and_a_missing_state_dict_is_na
     l2 = results("pgd-l2")["results"]  # paper 003's ℓ2 PGD runs on it too
     assert f"| attack success rate of ℓ2 PGD-{results('pgd-l2')['settings']['steps']} (%) | ε = {l2['epsilon'][-1]:g} " \
            f"(pixel) | {100 * l2['attack_success_rate'][-1]:.2f} |" in table
+    aa_l2 = results("autoattack-l2")  # and ℓ2 AutoAttack at the same radii, on AutoAttack's own images
+    assert aa_l2["results"]["epsilon"] == l2["epsilon"] and aa_l2["settings"]["norm"] == "l2"
+    assert f"| accuracy under ℓ2 AutoAttack ({aa_l2['settings']['attack']['version']}) (%) | ε = {l2['epsilon'][-1]:g} " \
+           f"(pixel) | {100 * aa_l2['results']['accuracy'][-1]:.2f} |" in table
     rows = (wf / "figures/ext_mine.csv").read_text().splitlines()
     assert any(r.startswith("rotation_invariance,mine,0,1.0000") for r in rows)
     # an edit of the weights imports the model again and reruns its evaluations; nothing else

@@ -112,7 +112,7 @@ BAD_CONFIGS = [
     ({"trainig": {}}, "top level: Additional properties are not allowed ('trainig'"),
     (["figures/fig99.pdf"], "'figures/fig99.pdf' is not a target of this workflow"),
     (["tables/table1.pdf"], "tables/NAME.md|csv|tex|html, NAME one of: aa_cusp_table1, aa_fig1_gap, aa_fig3_gap, aa_fig5_gap, aa_fig12_gap,"),
-    (["figures/fig1.svg"], "figures/NAME.pdf|png|csv, NAME one of: aa_fig1, aa_fig3, aa_fig5, aa_fig12, aa_fig13, fig1,"),
+    (["figures/fig1.svg"], "figures/NAME.pdf|png|csv, NAME one of: aa_fig1, aa_fig3, aa_fig5, aa_fig12, aa_fig13, aa_p003_fig3, fig1,"),
 ]
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from ..evaluation import names
 from . import CSV_HEADER, VERDICTS, ClaimError, NotBuilt, NotMeasured
 from .load import selectors
 from .read import Reader
@@ -104,8 +105,16 @@ def judge(claim: dict, reader: Reader) -> dict:
         raise ClaimError(f"config/claims.yaml: claim '{claim['id']}': {exc}") from None
 
 
-ADVERSARIAL_ROLES = ("robustness", "robustness-rotated")  # selector roles an attack computes (and cusp's adv)
+ADVERSARIAL_ROLES = ("robustness", "robustness-rotated", *(names.success("pgd", n) for n in names.PGD_NORMS))
 SECOND_ATTACK = "autoattack"
+
+
+def second_evaluation(role: str) -> str:
+    """The selector role of the same measure under AutoAttack: robustness[-rotated] → robustness-autoattack[-rotated]
+    (a robustness profile read by role), pgd-{norm} → autoattack-{norm} (paper 003's success profile)."""
+    if role.startswith("robustness"):
+        return f"robustness-{SECOND_ATTACK}" + ("-rotated" if role.endswith("-rotated") else "")
+    return names.success(SECOND_ATTACK, names.parse(role).variant)
 
 
 def _compared(panel: dict) -> list[str]:
@@ -162,8 +171,8 @@ def under_second_attack(claim: dict, plans: dict) -> dict | None:
         new = {**sel, "target": twin["name"], "panel": index}
         if sel["evaluation"] == "cusp":
             new["attack"] = SECOND_ATTACK
-        else:  # on the same test data: rotated by each model's training range, or not
-            new["evaluation"] = f"robustness-{SECOND_ATTACK}" + ("-rotated" if sel["evaluation"].endswith("-rotated") else "")
+        else:  # the same measure, on the same test data (rotated by each model's training range, or not)
+            new["evaluation"] = second_evaluation(sel["evaluation"])
         out[key] = new
     return out if changed else None
 

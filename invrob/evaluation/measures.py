@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 import torch
 
 from ..attacks import GRIDS, SPATIAL_ATTACKS
+from ..attacks.autoattack import autoattack
 from ..attacks.base import make_attack
 from ..attacks.deepfool import DeepFool
 from ..attacks.pgd import L2PGD, LinfPGD
@@ -155,32 +156,52 @@ def attack_success_rate(clean_correct: torch.Tensor, adversarial_correct: torch.
     return float((clean_correct & ~adversarial_correct).sum()) / n if n else float("nan")
 
 
-def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterable[float], settings: dict,
-                        batch_size: int = 500, log=None) -> dict:  # fmt: skip
-    """Accuracy and attack success rate of ℓ∞ PGD (``steps``, step ``step_fraction`` × ε, random start)
-    or ℓ2 PGD (``steps`` of ``step_size``, no random start) for each ε (paper 003 §2.1)."""
+def success_profile(model, data: TensorDataset, norm: str, epsilons: Iterable[float], attacker: Callable,
+                    batch_size: int = 500, log=None, name: str = "PGD") -> dict:  # fmt: skip
+    """Paper 003 §2.1's measures of the attack ``attacker(ε)`` (an object with ``perturb(x, y)``) in ``norm``, per
+    ε: accuracy, attack success rate, and which images it left correct (``correct``, as ``robustness_profile``)."""
     clean = predict(model, data.images, batch_size) == data.labels
-    out = {"norm": norm, "epsilon": [], "accuracy": [], "attack_success_rate": [],
+    out = {"norm": norm, "epsilon": [], "accuracy": [], "attack_success_rate": [], "correct": [],
            "clean_accuracy": float(clean.float().mean())}  # fmt: skip
     for eps in map(float, epsilons):
-        if norm == "linf":
-            attacker = LinfPGD(model, eps, settings["steps"], settings["step_fraction"] * eps, True)
-        elif norm == "l2":
-            attacker = L2PGD(model, eps, settings["steps"], settings["step_size"])
-        else:
-            raise ValueError(f"unknown PGD norm '{norm}'; use 'linf' or 'l2'")
+        attack = attacker(eps)
         correct = []
         for sl, x in float_batches(data.images, batch_size):
-            x_adv = attacker.perturb(x, data.labels[sl])
+            x_adv = attack.perturb(x, data.labels[sl])
             with torch.no_grad():
                 correct.append(model(x_adv).argmax(1) == data.labels[sl])
         correct = torch.cat(correct)
         out["epsilon"].append(eps)
         out["accuracy"].append(float(correct.float().mean()))
         out["attack_success_rate"].append(attack_success_rate(clean, correct))
+        out["correct"].append(per_image_flags(correct))
+        if getattr(attack, "stages", None):  # an ensemble's seconds and images fooled per attack (AutoAttack)
+            out.setdefault("stages", {})[f"{eps:g}"] = attack.stages
         if log:
-            log(f"{norm} PGD eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, ASR {out['attack_success_rate'][-1]:.4f}")
+            log(f"{norm} {name} eps={eps:.4g}: accuracy {out['accuracy'][-1]:.4f}, "
+                f"ASR {out['attack_success_rate'][-1]:.4f}")  # fmt: skip
     return out
+
+
+def pgd_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterable[float], settings: dict,
+                        batch_size: int = 500, log=None) -> dict:  # fmt: skip
+    """Accuracy and attack success rate of ℓ∞ PGD (``steps``, step ``step_fraction`` × ε, random start)
+    or ℓ2 PGD (``steps`` of ``step_size``, no random start) for each ε (paper 003 §2.1)."""
+    if norm == "linf":
+        attacker = lambda eps: LinfPGD(model, eps, settings["steps"], settings["step_fraction"] * eps, True)  # noqa: E731
+    elif norm == "l2":
+        attacker = lambda eps: L2PGD(model, eps, settings["steps"], settings["step_size"])  # noqa: E731
+    else:
+        raise ValueError(f"unknown PGD norm '{norm}'; use 'linf' or 'l2'")
+    return success_profile(model, data, norm, epsilons, attacker, batch_size, log, "PGD")
+
+
+def autoattack_success_profile(model, data: TensorDataset, norm: str, epsilons: Iterable[float], settings: dict,
+                               batch_size: int = 500, log=None) -> dict:  # fmt: skip
+    """``pgd_success_profile``'s measures under AutoAttack in ``norm`` with ``settings`` (its version, steps,
+    targets, queries) at the same radii: an image counts as robust only if every attack of the version fails."""
+    return success_profile(model, data, norm, epsilons, lambda eps: autoattack(model, eps, settings, norm=norm),
+                           batch_size, log, "AutoAttack")  # fmt: skip
 
 
 def deepfool_distances(model, data: TensorDataset, batch_size: int = 500, overshoot: float = 0.02,

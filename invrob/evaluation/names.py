@@ -11,6 +11,8 @@ An evaluation file is ``paths.EVALUATION`` with ``{evaluation}`` one of:
 - ``deepfool[-rotated]``: the average ℓ2 perturbation distance (paper 000 §3.1);
 - ``principal-angles``: between PGD and small-rotation perturbation subspaces (§3.2);
 - ``pgd-linf`` / ``pgd-l2``: paper 003's accuracy and attack success rate of ℓ∞ / ℓ2 PGD per ε;
+- ``autoattack-linf`` / ``autoattack-l2``: the same under AutoAttack at PGD's radii (beyond the papers: does
+  paper 003's robustness survive a stronger attack?), on AutoAttack's own attacked images;
 - ``spatial-{attack}``: accuracy under a worst-case spatial attack (``attacks.SPATIAL_ATTACKS``).
 
 Those with a radius or a distance (robustness, DeepFool, principal angles) take ε in pixel units;
@@ -30,6 +32,7 @@ NORMALIZED_SUFFIX = "-normalized"
 ROTATED_SUFFIX = "-rotated"
 INVARIANCE_FAMILIES = ("rotation", "translation", "rt")
 PGD_NORMS = ("linf", "l2")
+SUCCESS_ATTACKS = ("pgd", "autoattack")  # the attacks of paper 003's success profiles ({attack}-{norm})
 SPACED_FAMILIES = ("robustness", "deepfool", "principal-angles")  # with an ε or a distance
 
 
@@ -58,7 +61,8 @@ def _bases() -> list[Evaluation]:
     return [Evaluation("clean"), *(Evaluation("invariance", f) for f in INVARIANCE_FAMILIES),
             *(Evaluation("robustness", a, rotated) for a in attacks for rotated in (False, True)),
             Evaluation("deepfool"), Evaluation("deepfool", rotated=True), Evaluation("principal-angles"),
-            *(Evaluation("pgd", n) for n in PGD_NORMS), *(Evaluation("spatial", a) for a in SPATIAL_ATTACKS)]  # fmt: skip
+            *(Evaluation(a, n) for a in SUCCESS_ATTACKS for n in PGD_NORMS),
+            *(Evaluation("spatial", a) for a in SPATIAL_ATTACKS)]  # fmt: skip
 
 
 @functools.cache
@@ -94,6 +98,11 @@ def split_space(evaluation: str) -> tuple[str, str]:
     if found is None:
         return evaluation, "pixel"
     return found.base, found.space
+
+
+def success(attack: str, norm: str) -> str:
+    """Paper 003's success profile of ``attack`` (pgd, autoattack) in ``norm`` (linf, l2): 'autoattack-l2'."""
+    return str(Evaluation(attack, norm))
 
 
 def robustness(attack: str, rotated: bool = False, space: str = "pixel") -> str:

@@ -32,6 +32,7 @@ from ..io import CheckpointError, checkpoint_header, identity_mismatch, load_che
 from ..models import BUILDERS, build_checkpoint_model, build_model
 from . import names
 from .measures import (
+    autoattack_success_profile,
     clean_accuracy,
     deepfool_distances,
     invariance_profile,
@@ -123,6 +124,15 @@ def _pgd_success(norm: str):
     return evaluate
 
 
+def _autoattack_success(norm: str):
+    def evaluate(model, data, settings, log, training) -> dict:
+        torch.manual_seed(settings["seed"])  # APGD's starts, Square's draws (the global RNG, as robustness-autoattack)
+        return autoattack_success_profile(model, data, norm, settings["epsilons"], settings["attack"],
+                                          settings["batch_size"], log)  # fmt: skip
+
+    return evaluate
+
+
 def _spatial_attack(attack: str):
     def evaluate(model, data, settings, log, training) -> dict:
         gen = torch.Generator(device=data.images.device).manual_seed(settings["seed"])
@@ -144,6 +154,7 @@ EVALUATIONS: dict[str, Callable] = {
     "deepfool-rotated": _deepfool(rotated=True),
     "principal-angles": _principal_angles,
     **{f"pgd-{norm}": _pgd_success(norm) for norm in PGD_NORMS},
+    **{f"autoattack-{norm}": _autoattack_success(norm) for norm in PGD_NORMS},
     **{f"spatial-{attack}": _spatial_attack(attack) for attack in SPATIAL_ATTACKS},
 }
 

@@ -57,7 +57,7 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
         e = names.parse(evaluation)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if e.family in ("robustness", "deepfool", "pgd", "principal-angles"):
+    if e.family in ("robustness", "deepfool", *names.SUCCESS_ATTACKS, "principal-angles"):
         # the space of ε and of DeepFool distances: pixels, or the input normalised by the dataset's std
         settings["epsilon_space"] = e.space
         if e.space == "normalized":
@@ -81,6 +81,10 @@ def evaluation_settings(config: dict, dataset: str, evaluation: str) -> dict:
         attack = dict(ev["pgd_success"][e.variant])
         attack["epsilons"] = [parse_epsilon(x) for x in attack["epsilons"]]
         settings.update(**_attacked(config, dataset), **attack)
+    elif e.family == "autoattack":  # at PGD's radii, on AutoAttack's own images (a subset of PGD's)
+        epsilons = [parse_epsilon(x) for x in ev["pgd_success"][e.variant]["epsilons"]]
+        settings.update(**_attacked(config, dataset, "autoattack"), epsilons=epsilons, norm=e.variant,
+                        attack=attack_settings(config, dataset, "autoattack"))  # fmt: skip
     elif e.family == "principal-angles":
         if not ds.get("principal_angles"):
             raise ConfigError(f"datasets.{dataset}.principal_angles (attack_epsilon, rotation_deg) is not set")

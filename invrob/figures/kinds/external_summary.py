@@ -42,10 +42,11 @@ def table(plan: dict, evals: dict) -> tuple[list[str], list[list[str]], str]:
         e = evals_of(panel, evals, ev)
         rows.append(row("DeepFool mean ℓ2 distance", f"{space_of(e)} units, {e['results']['not_converged']} of "
                         f"{e['results']['points']} not converged", e["results"]["mean_l2"], e, "{:.4f}"))  # fmt: skip
-    for ev in of_family(panel, "pgd"):  # paper 003's attacks: ℓ∞ and ℓ2 PGD, radii in pixels
+    for ev in [*of_family(panel, "pgd"), *of_family(panel, "autoattack")]:  # paper 003's: ℓ∞ and ℓ2, pixel radii
         e = evals_of(panel, evals, ev)
         r, s = e["results"], e["settings"]
-        name = f"{'ℓ∞' if r['norm'] == 'linf' else 'ℓ2'} PGD-{s['steps']}"
+        attack = f"PGD-{s['steps']}" if "steps" in s else f"AutoAttack ({s['attack']['version']})"
+        name = f"{'ℓ∞' if r['norm'] == 'linf' else 'ℓ2'} {attack}"
         for eps, acc, asr in zip(r["epsilon"], r["accuracy"], r["attack_success_rate"]):
             setting = f"ε = {epsilon_label(eps) if r['norm'] == 'linf' else f'{eps:g}'} (pixel)"
             rows.append(row(f"accuracy under {name} (%)", setting, 100 * acc, e))
