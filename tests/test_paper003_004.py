@@ -248,3 +248,34 @@ def test_training_on_d_mix_with_snapshots(tmp_path):
     assert len(snap["history"]) == 1 and len(out["history"]) == 3
     with pytest.raises(ValueError, match="robust_path"):
         train(hp, tmp_path, tmp_path / "m2.pt", tmp_path / "s2.pt", 0, log=lambda m: None)
+
+
+def test_the_d_mix_models_under_pgd_and_autoattack_are_drawn_on_the_images_both_attacked():
+    """aa_p003_fig3 (mix_sweep with AutoAttack's profiles): every line, natural accuracy included, is taken on the
+    test images every attack ran on (AutoAttack's subset of PGD's, by ``test_positions``)."""
+    from invrob.figures import kinds
+    from invrob.pipeline import figure_plan
+
+    config = load_config("quick.yaml")
+    p = figure_plan(config, "aa_p003_fig3")
+    assert p["source"] == "p003_fig3"
+    evals = {}
+    for model in p["panels"][0]["models"]:
+        for by_ev in model["evals"].values():
+            evals[by_ev["clean"]] = {"results": {"accuracy": 0.9}}  # on the whole test subset: not these lines
+            for name, path in by_ev.items():
+                if name == "clean":
+                    continue
+                pgd = name.startswith("pgd")  # PGD on positions 0-7, AutoAttack on 2, 4, 6; PGD fools position 6 only
+                positions = list(range(8)) if pgd else [2, 4, 6]
+                flags = "".join("0" if q in (6, 7) or (not pgd and q == 4) else "1" for q in positions)
+                clean = "".join("0" if q == 7 else "1" for q in positions)
+                evals[path] = {"evaluation": name, "results": {
+                    "norm": name.split("-")[1], "epsilon": [0.5], "accuracy": [flags.count("1") / len(positions)],
+                    "correct": [flags], "test_positions": positions, "clean_correct": clean}}  # fmt: skip
+    fig, rows = kinds.get("mix_sweep").draw(p, evals)
+    by_series = {(r[1], r[2]): float(r[3]) for r in rows}
+    assert by_series[("natural", "0")] == 1.0  # positions 2, 4, 6: all correct unattacked
+    assert by_series[("ℓ2 PGD ε=0.5", "0")] == pytest.approx(2 / 3, abs=1e-4)  # 6 fooled (rows have 4 decimals)
+    assert by_series[("ℓ2 AutoAttack ε=0.5", "0")] == pytest.approx(1 / 3, abs=1e-4)  # 4 and 6 fooled
+    assert "on the same 3 test images" in fig._suptitle.get_text()

@@ -229,10 +229,16 @@ class Square:
     generator: torch.Generator | None = None
     reference_windows: bool = False
     norm: str = "linf"
+    # the window schedule by query count, as AutoAttack runs Square (fra31's resc_schedule=False: for 5000 queries
+    # the windows shrink up to p/128); True stretches it over ``queries`` (the Square Attack's own default, and
+    # torchattacks' Square and AutoAttack)
+    rescale_schedule: bool = False
 
     def p_selection(self, it: int) -> float:
-        """The fraction of pixels the square covers at query ``it`` (the reference's schedule, scaled to 10,000)."""
-        it = int(it / self.queries * 10000)
+        """The fraction of pixels the square covers at query ``it`` (the reference's schedule; with
+        ``rescale_schedule`` scaled from ``queries`` to 10,000)."""
+        if self.rescale_schedule:
+            it = int(it / self.queries * 10000)
         for upper, divisor in ((10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64),
                                (6000, 128), (8000, 256)):  # fmt: skip
             if it <= upper:

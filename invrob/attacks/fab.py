@@ -115,10 +115,12 @@ class FABTargeted:
             diff, grad = self._boundary(xk.view_as(x), y, target)
             with torch.no_grad():
                 w = grad.reshape(n, -1) * unit  # the gradient with respect to e
-                # reach z_t − z_y ≥ 0 on the linearisation at xk: from xk, and from the clean image
+                # reach z_t − z_y = 0 on the linearisation at xk: from xk, and from the clean image; a point
+                # already beyond the boundary (c < 0) steps back onto it, as the reference's projections do
                 c_k = -diff
                 c_0 = -diff - (w * ((x0 - xk) / unit)).sum(1)
-                both = project(torch.cat([xk, x0]), torch.cat([w, w]), torch.cat([c_k, c_0]),
+                side = torch.where(torch.cat([c_k, c_0]) < 0, -1.0, 1.0).to(w.dtype)[:, None]
+                both = project(torch.cat([xk, x0]), torch.cat([w, w]) * side, torch.cat([c_k, c_0]) * side[:, 0],
                                     torch.cat([(1 - xk) / unit, (1 - x0) / unit]),
                                     torch.cat([xk / unit, x0 / unit]))  # fmt: skip
                 e_k, e_0 = both[:n], both[n:]

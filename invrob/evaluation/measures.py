@@ -159,10 +159,11 @@ def attack_success_rate(clean_correct: torch.Tensor, adversarial_correct: torch.
 def success_profile(model, data: TensorDataset, norm: str, epsilons: Iterable[float], attacker: Callable,
                     batch_size: int = 500, log=None, name: str = "PGD") -> dict:  # fmt: skip
     """Paper 003 §2.1's measures of the attack ``attacker(ε)`` (an object with ``perturb(x, y)``) in ``norm``, per
-    ε: accuracy, attack success rate, and which images it left correct (``correct``, as ``robustness_profile``)."""
+    ε: accuracy, attack success rate, and which images it left correct (``correct``, as ``robustness_profile``;
+    ``clean_correct``: which the model classifies correctly unattacked)."""
     clean = predict(model, data.images, batch_size) == data.labels
     out = {"norm": norm, "epsilon": [], "accuracy": [], "attack_success_rate": [], "correct": [],
-           "clean_accuracy": float(clean.float().mean())}  # fmt: skip
+           "clean_accuracy": float(clean.float().mean()), "clean_correct": per_image_flags(clean)}  # fmt: skip
     for eps in map(float, epsilons):
         attack = attacker(eps)
         correct = []

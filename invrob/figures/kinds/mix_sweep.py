@@ -23,6 +23,16 @@ def models(config: dict, panel: dict, where: str) -> list[dict]:
     return mix_sweep(config, panel, ["clean", *(panel.get("evaluations") or ["pgd-l2", "pgd-linf"])], where)
 
 
+def _clean_on(model: dict, evaluation: str, evals: dict, images: list[int]) -> np.ndarray:
+    """Unattacked accuracy per seed on the test images ``images``, from a success profile's ``clean_correct``."""
+    out = []
+    for by_ev in model["evals"].values():
+        r = evals[by_ev[evaluation]]["results"]
+        where = {p: i for i, p in enumerate(r["test_positions"])}
+        out.append(sum(r["clean_correct"][where[p]] == "1" for p in images) / len(images))
+    return np.asarray(out)
+
+
 def _label(norm: str, attack: str, eps: float) -> str:
     """'ℓ∞ PGD ε=2/255', 'ℓ2 AutoAttack ε=0.5'."""
     return f"ℓ∞ {attack} ε={epsilon_label(eps)}" if norm == "linf" else f"ℓ2 {attack} ε={eps:g}"
@@ -32,8 +42,8 @@ def draw(plan: dict, evals: dict):
     """Paper 003 Fig 3: natural accuracy and accuracy under ℓ2 / ℓ∞ PGD of models trained on D_mix,
     against the fraction α of every batch taken from the robust dataset D_R.  Where the panel has AutoAttack's
     profiles too, every attack's accuracy is taken on the images all of them attacked (AutoAttack's
-    class-balanced subset of PGD's, matched by ``test_positions``): PGD solid, AutoAttack dashed, one colour
-    per radius."""
+    class-balanced subset of PGD's, matched by ``test_positions``), natural accuracy too: PGD solid, AutoAttack
+    dashed, one colour per radius."""
     panels = plan["panels"]
     fig, axes = subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
     rows: list = []
@@ -46,7 +56,10 @@ def draw(plan: dict, evals: dict):
         attacked = [e for e in evaluations if names.parse(e).family in names.SUCCESS_ATTACKS]
         compared = len({names.parse(e).family for e in attacked}) > 1
         images = common_images(panel, evals, attacked) if compared else None
-        natural = np.stack([seed_values(m, "clean", evals, lambda r: r["accuracy"]) for m in models], 1)
+        if images is None:  # on the whole test subset
+            natural = np.stack([seed_values(m, "clean", evals, lambda r: r["accuracy"]) for m in models], 1)
+        else:  # on the images every attack ran on
+            natural = np.stack([_clean_on(m, attacked[0], evals, images) for m in models], 1)
         series = {"natural": ("", None, natural)}  # name: (attack, (norm, ε), accuracy per seed × α)
         for ev in attacked:
             e, r0 = names.parse(ev), first_evaluation(panel, evals, ev)["results"]
