@@ -79,7 +79,7 @@ def draw(plan: dict, evals: dict):
             _rows(rows, dataset_title(panel), name, alphas, vals.mean(0), vals.std(0), seeds)
         ax.set(xlabel="mix ratio α (fraction of each batch from D_R)", ylabel="accuracy (%)", ylim=(0, 101),
                xlim=(-0.02, 1.02), title=model_title(panel))  # fmt: skip
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, ncol=2 if len(series) > 7 else 1)  # PGD and AutoAttack: two columns, half as tall
     title = "natural, PGD (solid) and AutoAttack (dashed)" if notes else "natural and PGD"
     note = f"\n{'; '.join(sorted(notes))}" if notes else ""
     fig.suptitle(f"Training on D_mix: {title} accuracy vs α{note}{scale_line(plan)}", fontsize=9)
