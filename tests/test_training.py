@@ -34,6 +34,21 @@ def test_training_is_deterministic_for_a_seed(prepared_mnist_like, tmp_path):
     assert not same_weights(weights(tmp_path / "a" / "model.pt"), weights(tmp_path / "c" / "model.pt"))
 
 
+def test_training_records_device_and_thread_count(prepared_mnist_like, tmp_path):
+    # 1 and 2 CPU threads give gradients that differ in the last bits (float sums in another order),
+    # so a retraining is bit-identical only with the thread count the history records
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            out = tmp_path / f"t{threads}" / "model.pt"
+            train(tiny_hparams(epochs=2), prepared_mnist_like, out, out.with_name("state.pt"), seed=0, log=quiet)
+            history = load_checkpoint(out)["history"]
+            assert [(h["device"], h["torch_threads"]) for h in history] == [("cpu", threads)] * 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_training_learns_a_learnable_problem(prepared_mnist_like, tmp_path):
     hp = tiny_hparams(epochs=8, rotation=0, lr=0.05)
     train(hp, prepared_mnist_like, tmp_path / "model.pt", tmp_path / "state.pt", seed=0, log=quiet)

@@ -236,7 +236,10 @@ def train(hp: dict, data_dir: str | Path, out_path: str | Path, state_path: str 
         scheduler.step()
         model.eval()
         record = {"epoch": epoch + 1, "train_loss": total_loss / n, "train_accuracy": correct / n,
-                  f"{monitor}_accuracy": clean_accuracy(model, monitor_set), "seconds": time.perf_counter() - t0}  # fmt: skip
+                  f"{monitor}_accuracy": clean_accuracy(model, monitor_set), "seconds": time.perf_counter() - t0,
+                  # the CPU's thread count changes the order of float sums, so the trained weights: a
+                  # retraining matches bit for bit only with the same device and thread count
+                  "device": str(device), "torch_threads": torch.get_num_threads()}  # fmt: skip
         history.append(record)
         log(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
             f"{monitor} acc ({len(monitor_set)} images) {record[f'{monitor}_accuracy']:.4f}, "
