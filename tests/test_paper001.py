@@ -82,6 +82,19 @@ def test_schedule_token_overrides_the_training_settings():
     assert (paper["epochs"], paper["lr"], paper["lr_milestones"], paper["init"]) == (120, 0.1, [75, 90, 100], "rot180")
 
 
+def test_a_schedule_says_its_optimiser_when_the_architecture_trains_with_another():
+    # the quick GCNN trains with Adam; paper 003's quick schedule (SGD lr 0.02, momentum 0.5) left it at 0.10
+    # clean accuracy when its lr was applied to Adam: the schedule now names SGD, and one that does not is refused
+    config = load_config("quick.yaml")
+    hp = recipe_hparams(config, "fashion_mnist", "gcnn", "rot0-schedp003")
+    assert (hp["optimizer"], hp["lr"], hp["momentum"]) == ("sgd", 0.02, 0.5)
+    assert recipe_hparams(config, "fashion_mnist", "gcnn", "rot0")["optimizer"] == "adam"
+    del config["schedules"]["p003"]["optimizer"]
+    with pytest.raises(RecipeError, match=r"schedules.p003 sets lr and momentum but not the optimiser.*adam"):
+        recipe_hparams(config, "fashion_mnist", "gcnn", "rot0-schedp003")
+    assert recipe_hparams(config, "fashion_mnist", "stdcnn", "rot0-schedp003")["optimizer"] == "sgd"  # SGD's own
+
+
 def test_attacked_trainings_get_their_own_subset_which_schedules_and_sizes_still_override():
     config = load_config("quick.yaml")
     ds = config["datasets"]["fashion_mnist"]

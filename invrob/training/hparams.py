@@ -48,6 +48,17 @@ def _schedule(config: dict, name: str, recipe: str) -> dict:
     return dict(schedules[name])
 
 
+def _check_schedule_optimizer(overrides: dict, hp: dict, name: str, recipe: str) -> None:
+    """A schedule's learning rate (and momentum) belong to an optimiser: applied to an architecture that
+    trains with another one they mean something else (Adam at an SGD learning rate of 0.02 diverges), so a
+    schedule that sets them must say which optimiser they are for when the architecture's is not SGD."""
+    tuned = sorted(k for k in ("lr", "momentum") if k in overrides)
+    if tuned and "optimizer" not in overrides and hp.get("optimizer", "sgd") != "sgd":
+        raise RecipeError(f"recipe '{recipe}': schedules.{name} sets {' and '.join(tuned)} but not the optimiser, "
+                          f"and training.{hp['arch']}.optimizer is {hp['optimizer']}: add `optimizer: sgd` (or "
+                          f"adam) to schedules.{name}")  # fmt: skip
+
+
 def trains_under_attack(specific: dict) -> bool:
     """Whether a parsed recipe's (or its hparams') training attacks every batch (PGD/TRADES at ε > 0, worst-of-k with k > 1,
     S-PGD): k + 1 forward–backward passes per image instead of one, so a smaller scale may give these
@@ -76,6 +87,7 @@ def recipe_hparams(config: dict, dataset: str, arch: str, recipe: str) -> dict:
     attack = dict(ds["pgd"])
     if "schedule" in specific:
         overrides = _schedule(config, specific["schedule"], recipe)
+        _check_schedule_optimizer(overrides, hp, specific["schedule"], recipe)
         attack.update(overrides.pop("pgd", None) or {})
         if overrides.get("train_subset") is not None:
             hp["train_subset"] = overrides.pop("train_subset")
