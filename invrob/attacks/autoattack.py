@@ -159,12 +159,15 @@ class APGD:
         return loss.detach(), grad, logits.detach().argmax(1) != y
 
     def run(self, x: torch.Tensor, y: torch.Tensor, eps, target: torch.Tensor | None = None):
+        """Every image's own APGD run; an image leaves the batch once misclassified (its first misclassified
+        iterate is its answer, and nothing in another image's run depends on it: step sizes, checkpoints and
+        the best points are per image), so the cost follows the images still robust."""
         check_norm(self.norm)
         eps = _broadcast_eps(eps, x)
         n = len(x)
         x_adv = self._start(x, eps)
         loss, grad, fooled = self._loss(x_adv, y, target)
-        x_best_adv = x_adv.clone()
+        out, out_fooled = x_adv.clone(), fooled.clone()  # the answer per image: its best point, or first fooled iterate
         x_best, grad_best, loss_best = x_adv.clone(), grad.clone(), loss.clone()
         step = torch.full((n, *([1] * (x.dim() - 1))), 2.0, device=x.device, dtype=x.dtype)  # η per image: 2ε
         step = step * eps if self.norm == "linf" else step  # ℓ∞ in pixels (a per-channel ε too); ℓ2 in units of ε
@@ -173,18 +176,27 @@ class APGD:
         last_check, loss_at_last_check = 0, loss_best.clone()
         reduced_at_last_check = torch.zeros(n, dtype=torch.bool, device=x.device)
         x_prev = x_adv.clone()
+        active = torch.arange(n, device=x.device)  # the images still attacked (their rows in the state below)
         for i in range(self.steps):
-            if fooled.all():  # the misclassified iterates are kept: later steps change no outcome
-                break
+            if fooled.any():  # the fooled leave: their answer is kept, the others' runs go on unchanged
+                keep = ~fooled
+                x, y, x_adv, x_prev, grad, step = x[keep], y[keep], x_adv[keep], x_prev[keep], grad[keep], step[keep]
+                x_best, grad_best, loss_best = x_best[keep], grad_best[keep], loss_best[keep]
+                loss_at_last_check, reduced_at_last_check = loss_at_last_check[keep], reduced_at_last_check[keep]
+                history = [h[keep] for h in history]
+                eps = eps[keep] if eps.dim() and eps.shape[0] == len(keep) and len(keep) > 1 else eps
+                target = target[keep] if target is not None else None
+                active, fooled = active[keep], fooled[keep]
+                if not len(active):
+                    break
             with torch.no_grad():
                 momentum = 0.75 if i > 0 else 1.0
                 z = self._project(self._step(x_adv, grad, step, eps), x, eps)
                 x_next = self._project(x_adv + momentum * (z - x_adv) + (1 - momentum) * (x_adv - x_prev), x, eps)
                 x_prev, x_adv = x_adv, x_next
-            loss, grad, now_fooled = self._loss(x_adv, y, target)
+            loss, grad, fooled = self._loss(x_adv, y, target)
             with torch.no_grad():
-                x_best_adv[now_fooled & ~fooled] = x_adv[now_fooled & ~fooled]
-                fooled |= now_fooled
+                out[active[fooled]], out_fooled[active[fooled]] = x_adv[fooled], True
                 history.append(loss)
                 better = loss > loss_best
                 x_best[better], grad_best[better], loss_best[better] = x_adv[better], grad[better], loss[better]
@@ -198,7 +210,7 @@ class APGD:
                     if reduce.any():
                         step[reduce] /= 2.0
                         x_adv[reduce], grad[reduce] = x_best[reduce], grad_best[reduce]
-        return x_best_adv.detach(), fooled
+        return out.detach(), out_fooled
 
 
 def pseudo_gaussian(a: int, b: int, device=None, dtype=torch.float32) -> torch.Tensor:
