@@ -228,10 +228,15 @@ def checkpoint_identity(ckpt: dict) -> dict:
 
 
 def identity_mismatch(ckpt: dict, expected: dict) -> str | None:
-    """``None`` when ``ckpt`` is the checkpoint ``expected`` (dataset, arch, recipe, seed) names,
-    else a phrase saying what it holds instead."""
+    """``None`` when ``ckpt`` is the checkpoint ``expected`` (dataset, arch, recipe, seed) names (a recipe
+    names it under any equivalent name: ``invrob.pipeline.checkpoint_input``), else a phrase saying what it
+    holds instead."""
+    from .training.recipes import canonical_recipe  # torch-free
+
     got = checkpoint_identity(ckpt)
-    wrong = [k for k in ("dataset", "arch", "recipe", "seed") if k in expected and str(got[k]) != str(expected[k])]
+    same = {k: lambda a, b: str(a) == str(b) for k in ("dataset", "arch", "seed")}
+    same["recipe"] = lambda a, b: canonical_recipe(str(a)) == canonical_recipe(str(b))  # e.g. pgd0 is rot0's model
+    wrong = [k for k in ("dataset", "arch", "recipe", "seed") if k in expected and not same[k](got[k], expected[k])]
     if not wrong:
         return None
     return "it holds " + ", ".join(f"{k} {got[k]!r} (its path says {expected[k]!r})" for k in wrong)

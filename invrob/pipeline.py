@@ -28,7 +28,7 @@ from .figures.plan import (
 )
 from .fingerprint import code_fingerprint
 from .training.hparams import recipe_hparams, robust_dataset_settings, robust_source, trains_under_attack
-from .training.recipes import RecipeError, parse_recipe, split_stages
+from .training.recipes import RecipeError, canonical_recipe, parse_recipe, split_stages
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
 TABLE_FORMATS = ("csv", "md", "tex", "html")
@@ -250,6 +250,13 @@ def train_priority(config: dict, dataset: str, arch: str, recipe: str, seed) -> 
         return PRIORITY_TRAIN
     src = robust_source(config, dataset)  # with its default seed
     return PRIORITY_CHAIN if (src["arch"], src["recipe"], int(src["seed"])) == (arch, recipe, int(seed)) else PRIORITY_TRAIN
+
+
+def checkpoint_input(dataset: str, arch: str, recipe: str, seed) -> str:
+    """The checkpoint a job reads for ``recipe``: that of its canonical recipe (``canonical_recipe``: ``pgd0`` is
+    ``rot0``, ``wok1`` is ``da``), so that one training serves every name of it (trained once, evaluated under
+    each name)."""
+    return paths.checkpoint(dataset, arch, canonical_recipe(recipe), seed)
 
 
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:

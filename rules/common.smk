@@ -11,6 +11,7 @@ from invrob.external import import_params as external_import_params
 from invrob.pipeline import (
     PRIORITY_CHAIN,
     all_targets,
+    checkpoint_input,
     claim_plans,
     claims_evaluations,
     claims_input,

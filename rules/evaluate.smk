@@ -1,8 +1,9 @@
 rule evaluate:
     input:
         # checked before any job runs: a truncated or swapped checkpoint stops the run, and no
-        # finished evaluation of it is deleted (invrob.guards.check_result_files)
-        model=paths.CHECKPOINT,
+        # finished evaluation of it is deleted (invrob.guards.check_result_files); an equivalent recipe's
+        # model is read, trained once (pgd0 reads rot0's: invrob.pipeline.checkpoint_input)
+        model=lambda w: checkpoint_input(w.dataset, w.arch, w.recipe, w.seed),
         test=ancient(paths.split_file("{dataset}", "test")),
     output:
         json=paths.EVALUATION,

@@ -242,7 +242,8 @@ def run_evaluation(name: str, checkpoint: str | Path, data_dir: str | Path, sett
         "evaluation": name,
         "dataset": ckpt["dataset"],
         "arch": ckpt["arch"],
-        "recipe": ckpt["hparams"]["recipe"],
+        # the evaluation's own name; `training` is the run's, whose recipe may be an equivalent one (pgd0: rot0)
+        "recipe": (expected or {}).get("recipe", ckpt["hparams"]["recipe"]),
         "seed": ckpt["seed"],
         "training": ckpt["hparams"],
         "test_images": len(test_set),

@@ -66,6 +66,12 @@ def _rt(m: re.Match) -> dict:
     return {"rotation": _number(repr(round(180.0 * i, 6))), "translation": i, "no_crop_flip": True}
 
 
+def _spatial_token(m: re.Match) -> dict:
+    """da / spgd / wok{k}; the worst of one random transform is the random transform itself: wok1 is D.A."""
+    k = int(m["k"]) if m["k"] else None
+    return {"spatial": {"method": "wok", "k": k} if k and k > 1 else {"method": "da" if k == 1 else m[0]}}
+
+
 # (pattern, settings it builds, the slots it fills (a slot may be set once per stage), doc)
 TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], tuple[str, ...], str]] = [
     (re.compile(rf"rot(?P<v>{NUMBER}(?:_{NUMBER})*)"), lambda m: {"rotation": _values(m["v"])}, ("rotation",),
@@ -85,8 +91,7 @@ TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], tuple[str, ...], str]
      "decay (CuSP, paper 001 Alg. 1)"),
     (re.compile(r"sched(?P<name>[a-z0-9_]+)"), lambda m: {"schedule": m["name"]}, ("schedule",),
      "sched{name}: the training overrides under `schedules: {name}:` in the config"),
-    (re.compile(r"da|spgd|wok(?P<k>[1-9]\d*)"),
-     lambda m: {"spatial": {"method": "wok", "k": int(m["k"])} if m["k"] else {"method": m[0]}}, ("spatial",),
+    (re.compile(r"da|spgd|wok(?P<k>[1-9]\d*)"), _spatial_token, ("spatial",),
      "da | wok{k} | spgd: paper 004's training on a uniformly random / worst-of-k / S-PGD transform within "
      "±3 px, ±30° (`spatial_training:`)"),
     (re.compile(rf"(?P<h>kl|l2)(?:lam(?P<lam>{NUMBER}))?"),
@@ -123,6 +128,26 @@ def split_stages(recipe: str) -> tuple[str | None, str]:
     """'A-then-B' → ('A', 'B'): B is trained starting from the weights of A (A may itself have stages)."""
     head, sep, last = recipe.rpartition(THEN)
     return (head, last) if sep else (None, recipe)
+
+
+ZERO_ATTACK = re.compile(r"(?:pgd|trades)0(?:\.0+)?(?:of255)?")  # attack training at ε = 0: natural training
+AUGMENTATION = re.compile(r"rot|rt|trans|da$|spgd$|wok|mix")  # tokens that say what a stage trains on
+
+
+def canonical_recipe(recipe: str) -> str:
+    """The plainest name of the same training, whose checkpoint every equivalent recipe's evaluations read
+    (a model is trained once however many figures name it): an attack token at ε = 0 is natural
+    training (``pgd0`` → ``rot0``, ``rot180-pgd0`` → ``rot180``, ``pgd0-n3000`` → ``rot0-n3000``) and the worst
+    of one random transform is D.A. (``wok1`` → ``da``, ``wok1-kl`` → ``da-kl``).  Both parse to the same
+    hyperparameters (``recipe_hparams``), so the trained weights are the same.  Stage by stage."""
+    stages = []
+    for stage in recipe.split(THEN):
+        tokens = ["da" if t == "wok1" else t for t in stage.split("-")]
+        kept = [t for t in tokens if not ZERO_ATTACK.fullmatch(t)]
+        if len(kept) < len(tokens) and not any(AUGMENTATION.match(t) for t in kept):
+            kept.insert(next(i for i, t in enumerate(tokens) if ZERO_ATTACK.fullmatch(t)), "rot0")
+        stages.append("-".join(kept))
+    return THEN.join(stages)
 
 
 def _parse_stage(stage: str, recipe: str) -> dict:
