@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from .units import canonical_recipe
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, truncated or not one of ours."""
@@ -231,8 +233,6 @@ def identity_mismatch(ckpt: dict, expected: dict) -> str | None:
     """``None`` when ``ckpt`` is the checkpoint ``expected`` (dataset, arch, recipe, seed) names (a recipe
     names it under any equivalent name: ``invrob.pipeline.checkpoint_input``), else a phrase saying what it
     holds instead."""
-    from .training.recipes import canonical_recipe  # torch-free
-
     got = checkpoint_identity(ckpt)
     same = {k: lambda a, b: str(a) == str(b) for k in ("dataset", "arch", "seed")}
     same["recipe"] = lambda a, b: canonical_recipe(str(a)) == canonical_recipe(str(b))  # e.g. pgd0 is rot0's model

@@ -28,7 +28,8 @@ from .figures.plan import (
 )
 from .fingerprint import code_fingerprint
 from .training.hparams import recipe_hparams, robust_dataset_settings, robust_source, trains_under_attack
-from .training.recipes import RecipeError, canonical_recipe, parse_recipe, split_stages
+from .training.recipes import RecipeError, parse_recipe, split_stages
+from .units import canonical_recipe
 
 FIGURE_FORMATS = ("pdf", "png", "csv")
 TABLE_FORMATS = ("csv", "md", "tex", "html")

@@ -1,9 +1,13 @@
-"""Numbers and radii as the config, recipe names and titles write them: ``8/255``, ``8of255``, ``ε=8/255``."""
+"""Numbers and radii as the config, recipe names and titles write them: ``8/255``, ``8of255``, ``ε=8/255``; and
+the canonical name of a recipe (the checkpoint its evaluations read), torch-free and outside the training code."""
 
 from __future__ import annotations
 
 import re
 from fractions import Fraction
+
+
+THEN = "-then-"  # joins the stages of a recipe name: A-then-B trains B from A's weights (training.recipes)
 
 
 class RecipeError(ValueError):
@@ -47,3 +51,23 @@ def epsilon_label(eps) -> str:
     eps = parse_epsilon(eps)
     k = eps * 255
     return f"{round(k)}/255" if eps and abs(k - round(k)) < 1e-6 and eps < 0.1 else f"{eps:g}"
+
+
+ZERO_ATTACK = re.compile(r"(?:pgd|trades)0(?:\.0+)?(?:of255)?")  # attack training at ε = 0: natural training
+AUGMENTATION = re.compile(r"rot|rt|trans|da$|spgd$|wok|mix")  # tokens that say what a stage trains on
+
+
+def canonical_recipe(recipe: str) -> str:
+    """The plainest name of the same training, whose checkpoint every equivalent recipe's evaluations read
+    (a model is trained once however many figures name it): an attack token at ε = 0 is natural
+    training (``pgd0`` → ``rot0``, ``rot180-pgd0`` → ``rot180``, ``pgd0-n3000`` → ``rot0-n3000``) and the worst
+    of one random transform is D.A. (``wok1`` → ``da``, ``wok1-kl`` → ``da-kl``).  Both parse to the same
+    hyperparameters (``recipe_hparams``), so the trained weights are the same.  Stage by stage."""
+    stages = []
+    for stage in recipe.split(THEN):
+        tokens = ["da" if t == "wok1" else t for t in stage.split("-")]
+        kept = [t for t in tokens if not ZERO_ATTACK.fullmatch(t)]
+        if len(kept) < len(tokens) and not any(AUGMENTATION.match(t) for t in kept):
+            kept.insert(next(i for i, t in enumerate(tokens) if ZERO_ATTACK.fullmatch(t)), "rot0")
+        stages.append("-".join(kept))
+    return THEN.join(stages)

@@ -40,15 +40,12 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from ..units import RecipeError, _number, format_epsilon, format_number, parse_epsilon
+from ..units import THEN, RecipeError, _number, canonical_recipe, format_epsilon, format_number, parse_epsilon  # noqa: F401
 
 NUMBER = r"\d+(?:\.\d+)?"
 
 
 EPSILON = rf"{NUMBER}(?:of255)?"
-
-
-THEN = "-then-"
 
 
 def _values(text: str, parse=_number) -> float | int | list:
@@ -128,26 +125,6 @@ def split_stages(recipe: str) -> tuple[str | None, str]:
     """'A-then-B' → ('A', 'B'): B is trained starting from the weights of A (A may itself have stages)."""
     head, sep, last = recipe.rpartition(THEN)
     return (head, last) if sep else (None, recipe)
-
-
-ZERO_ATTACK = re.compile(r"(?:pgd|trades)0(?:\.0+)?(?:of255)?")  # attack training at ε = 0: natural training
-AUGMENTATION = re.compile(r"rot|rt|trans|da$|spgd$|wok|mix")  # tokens that say what a stage trains on
-
-
-def canonical_recipe(recipe: str) -> str:
-    """The plainest name of the same training, whose checkpoint every equivalent recipe's evaluations read
-    (a model is trained once however many figures name it): an attack token at ε = 0 is natural
-    training (``pgd0`` → ``rot0``, ``rot180-pgd0`` → ``rot180``, ``pgd0-n3000`` → ``rot0-n3000``) and the worst
-    of one random transform is D.A. (``wok1`` → ``da``, ``wok1-kl`` → ``da-kl``).  Both parse to the same
-    hyperparameters (``recipe_hparams``), so the trained weights are the same.  Stage by stage."""
-    stages = []
-    for stage in recipe.split(THEN):
-        tokens = ["da" if t == "wok1" else t for t in stage.split("-")]
-        kept = [t for t in tokens if not ZERO_ATTACK.fullmatch(t)]
-        if len(kept) < len(tokens) and not any(AUGMENTATION.match(t) for t in kept):
-            kept.insert(next(i for i, t in enumerate(tokens) if ZERO_ATTACK.fullmatch(t)), "rot0")
-        stages.append("-".join(kept))
-    return THEN.join(stages)
 
 
 def _parse_stage(stage: str, recipe: str) -> dict:
