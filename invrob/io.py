@@ -235,7 +235,8 @@ def identity_mismatch(ckpt: dict, expected: dict) -> str | None:
     holds instead."""
     got = checkpoint_identity(ckpt)
     same = {k: lambda a, b: str(a) == str(b) for k in ("dataset", "arch", "seed")}
-    same["recipe"] = lambda a, b: canonical_recipe(str(a)) == canonical_recipe(str(b))  # e.g. pgd0 is rot0's model
+    arch = expected.get("arch", got["arch"])  # an imported model's name is no recipe (canonical_recipe)
+    same["recipe"] = lambda a, b: canonical_recipe(str(a), arch) == canonical_recipe(str(b), arch)  # pgd0 is rot0
     wrong = [k for k in ("dataset", "arch", "recipe", "seed") if k in expected and not same[k](got[k], expected[k])]
     if not wrong:
         return None

@@ -254,10 +254,10 @@ def train_priority(config: dict, dataset: str, arch: str, recipe: str, seed) -> 
 
 
 def checkpoint_input(dataset: str, arch: str, recipe: str, seed) -> str:
-    """The checkpoint a job reads for ``recipe``: that of its canonical recipe (``canonical_recipe``: ``pgd0`` is
-    ``rot0``, ``wok1`` is ``da``), so that one training serves every name of it (trained once, evaluated under
-    each name)."""
-    return paths.checkpoint(dataset, arch, canonical_recipe(recipe), seed)
+    """The checkpoint an evaluation reads for ``recipe``: that of its canonical recipe (``canonical_recipe``:
+    ``pgd0`` is ``rot0``), so that one training serves every name of it (trained once, evaluated under each
+    name)."""
+    return paths.checkpoint(dataset, arch, canonical_recipe(recipe, arch), seed)
 
 
 def warm_start_input(dataset: str, arch: str, recipe: str, seed) -> list[str]:

@@ -57,15 +57,19 @@ ZERO_ATTACK = re.compile(r"(?:pgd|trades)0(?:\.0+)?(?:of255)?")  # attack traini
 AUGMENTATION = re.compile(r"rot|rt|trans|da$|spgd$|wok|mix")  # tokens that say what a stage trains on
 
 
-def canonical_recipe(recipe: str) -> str:
+def canonical_recipe(recipe: str, arch: str | None = None) -> str:
     """The plainest name of the same training, whose checkpoint every equivalent recipe's evaluations read
-    (a model is trained once however many figures name it): an attack token at ε = 0 is natural
-    training (``pgd0`` → ``rot0``, ``rot180-pgd0`` → ``rot180``, ``pgd0-n3000`` → ``rot0-n3000``) and the worst
-    of one random transform is D.A. (``wok1`` → ``da``, ``wok1-kl`` → ``da-kl``).  Both parse to the same
-    hyperparameters (``recipe_hparams``), so the trained weights are the same.  Stage by stage."""
+    (a model is trained once however many figures name it): an attack token at ε = 0 is natural training
+    (``pgd0`` → ``rot0``, ``rot180-pgd0`` → ``rot180``, ``pgd0-n3000`` → ``rot0-n3000``): the training parses
+    to the same hyperparameters (``recipe_hparams`` drops an attack at ε = 0) and runs the same code, so the
+    weights are the same.  Stage by stage.  (Worst-of-1 is not D.A.'s name: it computes the same weights but
+    pays a selection pass, which paper 004's runtime figure measures.)  An imported model's name (``arch``
+    ``external``) is a name, not a recipe: it stays as it is."""
+    if arch == "external":
+        return recipe
     stages = []
     for stage in recipe.split(THEN):
-        tokens = ["da" if t == "wok1" else t for t in stage.split("-")]
+        tokens = stage.split("-")
         kept = [t for t in tokens if not ZERO_ATTACK.fullmatch(t)]
         if len(kept) < len(tokens) and not any(AUGMENTATION.match(t) for t in kept):
             kept.insert(next(i for i, t in enumerate(tokens) if ZERO_ATTACK.fullmatch(t)), "rot0")

@@ -50,7 +50,7 @@ use rule train as train_snapshots with:
 # Paper 003: the robust dataset D_R (Ilyas et al.) of the training set, from a trained model.
 rule robust_dataset:
     input:
-        model=lambda w: checkpoint_input(w.dataset, w.arch, w.recipe, w.seed),
+        model=paths.CHECKPOINT,
         train=ancient(paths.split_file("{dataset}", "train")),
     output:
         robust=paths.ROBUST_DATASET,

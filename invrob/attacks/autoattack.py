@@ -167,7 +167,7 @@ class APGD:
         n = len(x)
         x_adv = self._start(x, eps)
         loss, grad, fooled = self._loss(x_adv, y, target)
-        out, out_fooled = x_adv.clone(), fooled.clone()  # the answer per image: its best point, or first fooled iterate
+        out, out_fooled = x_adv.clone(), fooled.clone()  # the answer per image: its first fooled iterate, else its start
         x_best, grad_best, loss_best = x_adv.clone(), grad.clone(), loss.clone()
         step = torch.full((n, *([1] * (x.dim() - 1))), 2.0, device=x.device, dtype=x.dtype)  # η per image: 2ε
         step = step * eps if self.norm == "linf" else step  # ℓ∞ in pixels (a per-channel ε too); ℓ2 in units of ε
@@ -187,8 +187,8 @@ class APGD:
                 eps = eps[keep] if eps.dim() and eps.shape[0] == len(keep) and len(keep) > 1 else eps
                 target = target[keep] if target is not None else None
                 active, fooled = active[keep], fooled[keep]
-                if not len(active):
-                    break
+            if not len(active):  # every image fooled (or none given)
+                break
             with torch.no_grad():
                 momentum = 0.75 if i > 0 else 1.0
                 z = self._project(self._step(x_adv, grad, step, eps), x, eps)

@@ -63,12 +63,6 @@ def _rt(m: re.Match) -> dict:
     return {"rotation": _number(repr(round(180.0 * i, 6))), "translation": i, "no_crop_flip": True}
 
 
-def _spatial_token(m: re.Match) -> dict:
-    """da / spgd / wok{k}; the worst of one random transform is the random transform itself: wok1 is D.A."""
-    k = int(m["k"]) if m["k"] else None
-    return {"spatial": {"method": "wok", "k": k} if k and k > 1 else {"method": "da" if k == 1 else m[0]}}
-
-
 # (pattern, settings it builds, the slots it fills (a slot may be set once per stage), doc)
 TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], tuple[str, ...], str]] = [
     (re.compile(rf"rot(?P<v>{NUMBER}(?:_{NUMBER})*)"), lambda m: {"rotation": _values(m["v"])}, ("rotation",),
@@ -88,7 +82,8 @@ TOKENS: list[tuple[re.Pattern, Callable[[re.Match], dict], tuple[str, ...], str]
      "decay (CuSP, paper 001 Alg. 1)"),
     (re.compile(r"sched(?P<name>[a-z0-9_]+)"), lambda m: {"schedule": m["name"]}, ("schedule",),
      "sched{name}: the training overrides under `schedules: {name}:` in the config"),
-    (re.compile(r"da|spgd|wok(?P<k>[1-9]\d*)"), _spatial_token, ("spatial",),
+    (re.compile(r"da|spgd|wok(?P<k>[1-9]\d*)"),
+     lambda m: {"spatial": {"method": "wok", "k": int(m["k"])} if m["k"] else {"method": m[0]}}, ("spatial",),
      "da | wok{k} | spgd: paper 004's training on a uniformly random / worst-of-k / S-PGD transform within "
      "±3 px, ±30° (`spatial_training:`)"),
     (re.compile(rf"(?P<h>kl|l2)(?:lam(?P<lam>{NUMBER}))?"),
