@@ -234,10 +234,12 @@ def identity_mismatch(ckpt: dict, expected: dict) -> str | None:
     names it under any equivalent name: ``invrob.pipeline.checkpoint_input``), else a phrase saying what it
     holds instead."""
     got = checkpoint_identity(ckpt)
-    same = {k: lambda a, b: str(a) == str(b) for k in ("dataset", "arch", "seed")}
     arch = expected.get("arch", got["arch"])  # an imported model's name is no recipe (canonical_recipe)
-    same["recipe"] = lambda a, b: canonical_recipe(str(a), arch) == canonical_recipe(str(b), arch)  # pgd0 is rot0
-    wrong = [k for k in ("dataset", "arch", "recipe", "seed") if k in expected and not same[k](got[k], expected[k])]
+
+    def key(k: str, value) -> str:  # pgd0 names rot0's checkpoint
+        return canonical_recipe(str(value), arch) if k == "recipe" else str(value)
+
+    wrong = [k for k in ("dataset", "arch", "recipe", "seed") if k in expected and key(k, got[k]) != key(k, expected[k])]
     if not wrong:
         return None
     return "it holds " + ", ".join(f"{k} {got[k]!r} (its path says {expected[k]!r})" for k in wrong)

@@ -31,8 +31,8 @@ from invrob.pipeline import (
 )
 from invrob.training.hparams import recipe_hparams
 from invrob.io import identity_mismatch
-from invrob.training.recipes import adversarial_recipe, canonical_recipe, parse_recipe, rotation_recipe
-from invrob.units import RecipeError, format_epsilon, parse_epsilon
+from invrob.training.recipes import adversarial_recipe, parse_recipe, rotation_recipe
+from invrob.units import RecipeError, canonical_recipe, format_epsilon, parse_epsilon
 
 # --------------------------------------------------------------------------- recipes and config
 

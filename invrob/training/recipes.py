@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from ..units import THEN, RecipeError, _number, canonical_recipe, format_epsilon, format_number, parse_epsilon  # noqa: F401
+from ..units import THEN, RecipeError, _number, format_epsilon, format_number, parse_epsilon
 
 NUMBER = r"\d+(?:\.\d+)?"
 
